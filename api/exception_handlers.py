@@ -1,0 +1,103 @@
+"""One exception handler: every error becomes ``{"code", "message", "details"}``.
+
+Domain errors carry a ``code`` and know nothing of HTTP; the status is decided here, once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError as DjangoDatabaseError
+from django.http import Http404
+from eventsourcing.persistence import PersistenceError
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from api.errors import ApiError
+from kernel.money import InvalidAmount
+from ledger.domain import LedgerError
+
+logger = logging.getLogger(__name__)
+
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (LedgerError,)
+
+# Domain codes that are not "a business rule said no" (409).
+STATUS_BY_DOMAIN_CODE = {"not_found": 404, "invalid": 400}
+
+DRF_CODES: dict[type[exceptions.APIException], str] = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+    exceptions.ParseError: "invalid",
+    exceptions.ValidationError: "invalid",
+}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "details": details or {}}
+
+
+def error_response(exc: Exception) -> Response | None:
+    """The response for a known error, or None for one we do not recognise (a 500)."""
+    if isinstance(exc, ApiError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+    if isinstance(exc, DOMAIN_ERRORS):
+        code = getattr(exc, "code", "conflict")
+        status = STATUS_BY_DOMAIN_CODE.get(code, 409)
+        return Response(error_body(code, str(exc), getattr(exc, "details", {})), status=status)
+    if isinstance(exc, InvalidAmount):
+        return Response(error_body("invalid", str(exc), {"amount": [str(exc)]}), status=400)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.APIException):
+        return _drf_response(exc)
+    if isinstance(exc, (PersistenceError, DjangoDatabaseError)):
+        logger.warning("storage unavailable: %s", exc)
+        return Response(
+            error_body(
+                "unavailable", "Storage is unavailable; retry with the same Idempotency-Key."
+            ),
+            status=503,
+            headers={"Retry-After": "1"},
+        )
+    return None
+
+
+def _drf_response(exc: exceptions.APIException) -> Response:
+    code = next((c for cls, c in DRF_CODES.items() if isinstance(exc, cls)), "error")
+    headers = {}
+    wait = getattr(exc, "wait", None)  # set on Throttled
+    if wait is not None:
+        headers["Retry-After"] = str(int(wait))
+    if isinstance(exc, exceptions.ValidationError):
+        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        fields = ", ".join(str(name) for name in details)
+        message = f"Invalid input: {fields}." if fields else "Invalid input."
+        return Response(error_body(code, message, _plain(details)), status=exc.status_code)
+    return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)
+
+
+def _plain(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {str(k): _plain(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_plain(v) for v in detail]
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's hook (settings.REST_FRAMEWORK["EXCEPTION_HANDLER"])."""
+    response = error_response(exc)
+    if response is not None:
+        set_rollback()
+    return response

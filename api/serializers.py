@@ -1,0 +1,63 @@
+"""Serializer pieces every API shares: exact amounts, and inputs that refuse unknown fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from kernel.money import InvalidAmount, format_cents, parse_amount
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "example": "12.50"})
+class AmountField(serializers.Field):
+    """A decimal string ("12.50") outside, integer cents inside."""
+
+    default_error_messages = {"invalid": "{message}"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", 'An amount with at most two decimals, e.g. "12.50".')
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        try:
+            return parse_amount(data, max_cents=settings.MAX_AMOUNT_CENTS)
+        except InvalidAmount as exc:
+            self.fail("invalid", message=str(exc))
+            raise  # unreachable: fail() raises
+
+    def to_representation(self, value: int) -> str:
+        return format_cents(value)
+
+
+class InputSerializer(serializers.Serializer):
+    """A request body: a JSON object with only the declared fields."""
+
+    @classmethod
+    def validated(cls, data: Any) -> dict[str, Any]:
+        """The validated body, or a 400 ``invalid`` naming each bad field."""
+        serializer = cls(data=data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This field is not allowed."] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class PositionField(serializers.IntegerField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "help_text",
+            "The context's log position after this write; pass it as ?min_position= to read "
+            "your write from a projection.",
+        )
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)

@@ -1,0 +1,1 @@
+"""The compliance context: screening transfers, raising and reviewing alerts."""

@@ -1,0 +1,1 @@
+"""The composition root: settings, URLs, WSGI/ASGI, and the one place that builds applications."""

@@ -1,0 +1,56 @@
+"""Finish or compensate every saga a crash left mid-way.
+
+A saga's state is an event-sourced aggregate, so nothing is lost when a process dies between
+two steps: this command finds the sagas that started and never ended, and runs each to its
+end — forward, or back through its compensations when its deadline has passed. A web request
+still running the same saga is harmless: the saga's version lets only one of them record each
+step. `run_all` and the compose service run it with --every.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from config.container import Container, get_container
+from ledger.saga import Transfer
+
+
+def recover(container: Container, older_than: float, *, dry_run: bool = False) -> list[Transfer]:
+    """Run every unfinished saga older than ``older_than`` seconds to its end."""
+    if dry_run:
+        ledger = container.ledger
+        return [ledger.get_transfer(i) for i in ledger.unfinished_transfers(older_than)]
+    return container.ledger.recover_transfers(older_than)
+
+
+class Command(BaseCommand):
+    help = "Finish or compensate sagas left unfinished (once, or --every SECONDS)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--older-than",
+            type=float,
+            default=30.0,
+            metavar="SECONDS",
+            help="only sagas whose last step is at least this old (default 30)",
+        )
+        parser.add_argument("--every", type=float, metavar="SECONDS", help="repeat until stopped")
+        parser.add_argument("--dry-run", action="store_true", help="list, change nothing")
+
+    def handle(
+        self, *args: Any, older_than: float, every: float | None, dry_run: bool, **options: Any
+    ) -> None:
+        stop = threading.Event()
+        if every:
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            signal.signal(signal.SIGINT, lambda *_: stop.set())
+        while True:
+            for saga in recover(get_container(), older_than, dry_run=dry_run):
+                verb = "would resume" if dry_run else "recovered"
+                self.stdout.write(f"{verb} transfer {saga.id}: {saga.status}")
+            if not every or stop.wait(every):
+                return

@@ -1,0 +1,95 @@
+"""Start everything `make run` starts, in one process group; Ctrl-C stops it all.
+
+Children: the web server (gunicorn; Django's runserver when DJANGO_DEBUG is on), the saga
+recovery loop, and a local nats-server with JetStream unless NATS_URL names one. Each
+background service is the management command an operator would run on its own.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from config.supervisor import Child, Supervisor
+from messaging.embedded import NatsServer
+
+
+def manage(*args: str) -> list[str]:
+    return [sys.executable, str(settings.BASE_DIR / "manage.py"), *args]
+
+
+def web_server(host: str, port: int, workers: int) -> list[str]:
+    if settings.DEBUG:
+        return manage("runserver", f"{host}:{port}", "--noreload")
+    return [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--bind", f"{host}:{port}",
+        "--workers", str(workers),
+        "--threads", "4",
+        "--graceful-timeout", "10",
+        "--access-logfile", "-",
+    ]  # fmt: skip
+
+
+def background_services() -> list[Child]:
+    """The long-running management commands, as docker-compose runs them one per service."""
+    every = str(settings.SAGA_RECOVERY_INTERVAL_SECONDS)
+    older = str(settings.SAGA_RECOVERY_OLDER_THAN_SECONDS)
+    return [
+        Child("saga-recovery", manage("recover_sagas", "--every", every, "--older-than", older)),
+    ]
+
+
+class Command(BaseCommand):
+    help = "Run the web server and every background service under one supervisor."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--workers", type=int, default=2, help="web server processes")
+
+    def handle(self, *args: Any, port: int, host: str, workers: int, **options: Any) -> None:
+        env = dict(os.environ)
+        # Plain HTTP on a laptop: no TLS-only cookies or redirects unless asked for.
+        env.setdefault("EVENTBANK_BEHIND_TLS", "0")
+        env.setdefault("DJANGO_ALLOWED_HOSTS", f"{host},localhost,127.0.0.1")
+
+        nats = None
+        if not settings.NATS_URL:
+            nats = NatsServer(settings.DATA_DIR / "nats").start()
+            env["NATS_URL"] = nats.url
+            self.stdout.write(
+                f"[run_all] started nats-server at {nats.url} (store {nats.store_dir})"
+            )
+
+        children = [Child("web", web_server(host, port, workers)), *background_services()]
+        supervisor = Supervisor(children, env, say=self.stdout.write)
+        signal.signal(signal.SIGINT, supervisor.request_stop)
+        signal.signal(signal.SIGTERM, supervisor.request_stop)
+        self.stdout.write(self.banner(host, port))
+        try:
+            supervisor.run()
+        finally:
+            if nats is not None:
+                nats.stop()
+                self.stdout.write("[run_all] nats-server stopped")
+
+    def banner(self, host: str, port: int) -> str:
+        base = f"http://{host}:{port}"
+        return "\n".join(
+            [
+                "",
+                "eventbank is starting:",
+                f"  API docs     {base}/api/docs/",
+                f"  admin        {base}/admin/",
+                f"  health       {base}/healthz",
+                "  a user       .venv/bin/python manage.py create_customer alice --password <pw>",
+                "  Ctrl-C stops everything.",
+                "",
+            ]
+        )

@@ -1,0 +1,245 @@
+"""Settings, read from the environment (see API.md); every default works with no server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}")
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name, "")
+    return [item.strip() for item in value.split(",") if item.strip()] or default
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+DATA_DIR = Path(os.environ.get("EVENTBANK_DATA_DIR") or BASE_DIR / "var").resolve()
+
+_secret_key = os.environ.get("DJANGO_SECRET_KEY", "")
+if not _secret_key:
+    if not DEBUG and os.environ.get("EVENTBANK_REQUIRE_SECRET_KEY") == "1":
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
+    # A per-installation key kept in the data dir: never in the repository, stable across restarts.
+    from config.secret import local_secret_key
+
+    _secret_key = local_secret_key(DATA_DIR)
+SECRET_KEY = _secret_key
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "config",
+    "api",
+    "messaging",
+    "ledger",
+    "orders",
+    "compliance",
+    "projections",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "api.middleware.CorrelationMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databases -------------------------------------------------------------------------------
+# Django's own tables (auth, projections, positions, dead letters, idempotency keys).
+
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'eventbank.sqlite3'}"
+_default_db = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+if _default_db["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, relay and subscribers share the file: WAL lets readers run beside the one writer,
+    # IMMEDIATE takes the write lock up front (no deadlocking upgrades), and the timeout turns
+    # a held lock into a clear OperationalError instead of a hang.
+    _default_db["CONN_MAX_AGE"] = 0
+    _default_db["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    _default_db.setdefault("OPTIONS", {})["connect_timeout"] = 5
+DATABASES = {"default": _default_db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Event stores -------------------------------------------------------------------------------
+# One store per bounded context. Unset: alongside DATABASE_URL — the same PostgreSQL database
+# (tables ledger_events, orders_events, compliance_events), or one SQLite file per context.
+
+EVENT_STORE_CONTEXTS = ("ledger", "orders", "compliance")
+
+
+def _default_event_store_url(context: str) -> str:
+    if DATABASE_URL.startswith(("postgres://", "postgresql://")):
+        return DATABASE_URL
+    return f"sqlite:///{DATA_DIR / f'{context}.sqlite3'}"
+
+
+EVENT_STORE_URLS = {
+    context: os.environ.get(f"{context.upper()}_EVENTSTORE_URL")
+    or _default_event_store_url(context)
+    for context in EVENT_STORE_CONTEXTS
+}
+
+# --- NATS ----------------------------------------------------------------------------------
+# Unset NATS_URL: `run_all` starts a local nats-server and passes its URL to its children.
+
+NATS_URL = os.environ.get("NATS_URL", "")
+NATS_STREAM = os.environ.get("EVENTBANK_NATS_STREAM", "EVENTBANK")
+SUBJECT_PREFIX = os.environ.get("EVENTBANK_SUBJECT_PREFIX", "eventbank")
+NATS_CONNECT_TIMEOUT = float(os.environ.get("EVENTBANK_NATS_CONNECT_TIMEOUT", "2"))
+
+# --- Sagas ---------------------------------------------------------------------------------
+
+SAGA_DEADLINE_SECONDS = int(os.environ.get("EVENTBANK_SAGA_DEADLINE_SECONDS", "60"))
+SAGA_RECOVERY_INTERVAL_SECONDS = float(os.environ.get("EVENTBANK_SAGA_RECOVERY_INTERVAL", "10"))
+SAGA_RECOVERY_OLDER_THAN_SECONDS = float(os.environ.get("EVENTBANK_SAGA_RECOVERY_OLDER_THAN", "30"))
+
+# --- Money ---------------------------------------------------------------------------------
+
+DEFAULT_CURRENCY = "EUR"
+MAX_AMOUNT_CENTS = 1_000_000_000_00  # one thousand million per movement
+
+# --- Auth, API -----------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.ExactJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": (
+        ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"]
+    ),
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "api.exception_handlers.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "writes": "600/min"},
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "eventbank API",
+    "DESCRIPTION": "Accounts, transfers, orders and compliance of an event-sourced bank.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # JSON bodies here are small; refuse huge ones early
+
+# --- Internationalisation, static files ----------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# WhiteNoise serves the admin's and Swagger UI's assets from the installed packages, so the
+# docs work offline with no collectstatic step and no CDN.
+WHITENOISE_USE_FINDERS = True
+
+# --- Production safety (DJANGO_DEBUG off) --------------------------------------------------
+
+if not DEBUG:
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+    X_FRAME_OPTIONS = "DENY"
+    SESSION_COOKIE_HTTPONLY = True
+    # Behind TLS in production; `make run` on 127.0.0.1 serves plain HTTP and opts out.
+    _behind_tls = env_bool("EVENTBANK_BEHIND_TLS", True)
+    SESSION_COOKIE_SECURE = _behind_tls
+    CSRF_COOKIE_SECURE = _behind_tls
+    SECURE_SSL_REDIRECT = _behind_tls and env_bool("EVENTBANK_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = 31_536_000 if _behind_tls else 0
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _behind_tls
+    SECURE_HSTS_PRELOAD = _behind_tls
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+
+# --- Logging ---------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"correlation": {"()": "api.logging.CorrelationFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["correlation"],
+            "formatter": "plain",
+        },
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("EVENTBANK_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

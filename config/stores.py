@@ -1,0 +1,59 @@
+"""Event store URLs, turned into the environment ``eventsourcing`` reads.
+
+``sqlite:///path/to/ledger.sqlite3`` — one SQLite file per context (SQLite names every table
+``stored_events``, so contexts sharing a file would share a log).
+``postgresql://user:pass@host:5432/db?schema=name`` — the context's tables are
+``<context>_events`` in that database (and schema), so contexts may share a database or not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
+
+
+def is_postgres(url: str) -> bool:
+    return urlsplit(url).scheme in POSTGRES_SCHEMES
+
+
+def eventstore_env(url: str) -> dict[str, str]:
+    """The ``eventsourcing`` environment for one store URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)
+        # sqlite:////absolute/path keeps one leading slash; sqlite:///relative/path keeps none.
+        path = path.removeprefix("/")
+        if not path or path == ":memory:":
+            raise ImproperlyConfigured(f"An event store needs a SQLite file, not {url!r}")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "20",
+        }
+    if parts.scheme in POSTGRES_SCHEMES:
+        query = parse_qs(parts.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")),
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_POOL_SIZE": query.get("pool_size", ["5"])[0],
+            "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["10"])[0],
+            "POSTGRES_PRE_PING": "y",
+            # The store's insert lock serialises writers; waiting longer than this is a fault.
+            "POSTGRES_LOCK_TIMEOUT": "10",
+        }
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"][0]
+        return env
+    raise ImproperlyConfigured(
+        f"Unsupported event store URL {url!r}: use sqlite:///file or postgresql://..."
+    )

@@ -1,0 +1,126 @@
+"""The base of every context's ``eventsourcing`` Application.
+
+It adds what each context needs and the library leaves to us: correlation ids stamped on
+every stored event, a transcoding for ``date``, retries when optimistic concurrency says
+another writer got there first, and read access to the notification log by position.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any, ParamSpec, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import BaseAggregate, DomainEventProtocol
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    JSONTranscoder,
+    Mapper,
+    Notification,
+    RecordConflictError,
+    StoredEvent,
+    Transcoding,
+)
+
+from kernel.correlation import current, ensure_correlation
+from kernel.events import META_FIELD, EventCatalogue
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class CorrelatingMapper(Mapper[UUID]):
+    """Stamps each event with the correlation scope it was stored in, before it is encoded."""
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        if META_FIELD not in vars(domain_event):
+            scope = current()
+            meta = (
+                {"correlation_id": scope.correlation_id, "causation_id": scope.causation_id}
+                if scope
+                else {}
+            )
+            # Events are frozen; the stamp is metadata beside the state, set once, never read
+            # by the aggregate (the library passes only declared parameters to mutators).
+            object.__setattr__(domain_event, META_FIELD, meta)
+        return super().to_stored_event(domain_event)
+
+
+class EventSourcedApplication(Application[UUID]):
+    """What every context's application shares. Subclasses set ``name`` and ``catalogue``."""
+
+    catalogue: EventCatalogue
+    conflict_retries = 20
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=CorrelatingMapper
+        )
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def save_all(self, *aggregates: BaseAggregate[UUID] | None) -> int | None:
+        """Save in one transaction; return the highest notification id written (the position)."""
+        with ensure_correlation():
+            recordings = self.save(*aggregates)
+        positions = [r.notification.id for r in recordings if r.notification.id is not None]
+        return max(positions) if positions else None
+
+    def retrying(self, operation: Callable[[], R]) -> R:
+        """Run ``operation`` again from fresh reads while another writer wins the version race."""
+        for attempt in range(self.conflict_retries):
+            try:
+                return operation()
+            except RecordConflictError:
+                if attempt == self.conflict_retries - 1:
+                    raise
+                time.sleep(min(0.002 * 2**attempt, 0.1))
+        raise AssertionError("unreachable")
+
+    def stored_events(self, aggregate_id: UUID) -> list[Any]:
+        """Every event of one aggregate, decoded, oldest first."""
+        return list(self.events.get(aggregate_id))
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    # --- The notification log, read by position (the relay, replays, recovery) ---------
+
+    @property
+    def application_recorder(self) -> ApplicationRecorder:
+        assert isinstance(self.recorder, ApplicationRecorder)
+        return self.recorder
+
+    def notifications_after(
+        self, position: int, limit: int, topics: Sequence[str] = ()
+    ) -> Sequence[Notification]:
+        """Up to ``limit`` notifications with ids above ``position``; ids may have gaps."""
+        return self.application_recorder.select_notifications(
+            position, limit, topics=topics, inclusive_of_start=False
+        )
+
+    def max_position(self) -> int:
+        return self.application_recorder.max_notification_id() or 0
+
+    def decode(self, notification: Notification) -> Any:
+        return self.mapper.to_domain_event(notification)

@@ -1,0 +1,1 @@
+"""The ledger context: accounts and the money that moves between them."""

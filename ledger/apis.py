@@ -1,0 +1,296 @@
+"""The ledger's REST endpoints: parse, call the application, render. Nothing else happens here.
+
+Reads of one account or transfer come from its aggregate (consistent); lists come from the
+projections. A customer sees and moves only its own accounts: anyone else's is a 404, so an
+id reveals nothing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.errors import ApiError
+from api.idempotency import run_idempotently
+from api.serializers import AmountField, InputSerializer, PositionField
+from config.container import get_container
+from kernel.events import envelope
+from ledger.application import LedgerApplication
+from ledger.domain import Account, AccountNotFound, TransferNotFound
+from ledger.saga import Transfer
+from sagas.engine import SagaStatus
+
+
+def ledger() -> LedgerApplication:
+    return get_container().ledger
+
+
+def owned_account(request: Request, account_id: UUID) -> Account:
+    """The account, if this user may see it; otherwise "not found", as if it did not exist."""
+    account = ledger().get_account(account_id)
+    if not (request.user.is_staff or account.owner == request.user.get_username()):
+        raise AccountNotFound(f"Account {account_id} not found.")
+    return account
+
+
+class AccountOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    owner = serializers.CharField()
+    currency = serializers.CharField()
+    balance = AmountField()
+    status = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+def account_body(account: Account, position: int | None = None) -> dict[str, Any]:
+    body = dict(AccountOutput(account).data)
+    if position is not None:
+        body["position"] = position
+    return body
+
+
+class AccountsApi(APIView):
+    class OpenAccountInput(InputSerializer):
+        currency = serializers.RegexField(
+            r"^[A-Z]{3}$", required=False, help_text="ISO 4217 code; EUR when omitted."
+        )
+        owner = serializers.CharField(
+            required=False, max_length=150, help_text="Staff only: the customer's username."
+        )
+
+    class OpenedAccountOutput(AccountOutput):
+        position = PositionField()
+
+    @extend_schema(
+        operation_id="open_account",
+        request=OpenAccountInput,
+        responses={201: OpenedAccountOutput},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.OpenAccountInput.validated(request.data)
+        owner = data.get("owner", request.user.get_username())
+        if owner != request.user.get_username():
+            if not request.user.is_staff:
+                raise ApiError(403, "permission_denied", "Only staff may open accounts for others.")
+            if not get_user_model().objects.filter(username=owner).exists():
+                raise ApiError(400, "invalid", "No such user.", {"owner": ["No such user."]})
+        currency = data.get("currency", settings.DEFAULT_CURRENCY)
+
+        def open_account(operation_id: UUID) -> Response:
+            account = ledger().open_account(owner, currency, account_id=operation_id)
+            return Response(account_body(account, ledger().max_position()), status=201)
+
+        return run_idempotently(request, open_account)
+
+
+class AccountDetailApi(APIView):
+    @extend_schema(operation_id="get_account", responses={200: AccountOutput})
+    def get(self, request: Request, account_id: UUID) -> Response:
+        return Response(account_body(owned_account(request, account_id)))
+
+
+class MovementOutput(serializers.Serializer):
+    account = serializers.UUIDField()
+    amount = AmountField()
+    balance = AmountField()
+    reference = serializers.CharField()
+    position = PositionField()
+
+
+class _MovementApi(APIView, ABC):
+    """A deposit or a withdrawal: one amount, applied once per operation id."""
+
+    class MovementInput(InputSerializer):
+        amount = AmountField()
+
+    @abstractmethod
+    def move(self, account_id: UUID, amount: int, reference: str) -> Account:
+        """The ledger command this endpoint performs."""
+
+    def post(self, request: Request, account_id: UUID) -> Response:
+        data = self.MovementInput.validated(request.data)
+        account = owned_account(request, account_id)
+
+        def apply(operation_id: UUID) -> Response:
+            reference = str(operation_id)
+            moved = self.move(account.id, data["amount"], reference)
+            body = {
+                "account": moved.id,
+                "amount": data["amount"],
+                "balance": moved.balance,
+                "reference": reference,
+                "position": ledger().max_position(),
+            }
+            return Response(MovementOutput(body).data, status=201)
+
+        return run_idempotently(request, apply)
+
+
+class DepositApi(_MovementApi):
+    permission_classes = [IsAdminUser]
+
+    def move(self, account_id: UUID, amount: int, reference: str) -> Account:
+        return ledger().deposit(account_id, amount, reference)
+
+    @extend_schema(
+        operation_id="deposit",
+        request=_MovementApi.MovementInput,
+        responses={201: MovementOutput},
+    )
+    def post(self, request: Request, account_id: UUID) -> Response:
+        return super().post(request, account_id)
+
+
+class WithdrawalApi(_MovementApi):
+    def move(self, account_id: UUID, amount: int, reference: str) -> Account:
+        return ledger().withdraw(account_id, amount, reference)
+
+    @extend_schema(
+        operation_id="withdraw",
+        request=_MovementApi.MovementInput,
+        responses={201: MovementOutput},
+    )
+    def post(self, request: Request, account_id: UUID) -> Response:
+        return super().post(request, account_id)
+
+
+class AccountEventsApi(APIView):
+    @extend_schema(operation_id="account_events", responses={200: dict})
+    def get(self, request: Request, account_id: UUID) -> Response:
+        account = owned_account(request, account_id)
+        app = ledger()
+        events = [
+            envelope(e, catalogue=app.catalogue, position=None)
+            for e in app.stored_events(account.id)
+        ]
+        return Response({"results": events})
+
+
+class FreezeAccountApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    class FreezeInput(InputSerializer):
+        reason = serializers.CharField(max_length=500)
+
+    @extend_schema(
+        operation_id="freeze_account", request=FreezeInput, responses={200: AccountOutput}
+    )
+    def post(self, request: Request, account_id: UUID) -> Response:
+        data = self.FreezeInput.validated(request.data)
+        account = ledger().freeze_account(owned_account(request, account_id).id, data["reason"])
+        return Response(account_body(account, ledger().max_position()))
+
+
+class UnfreezeAccountApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(operation_id="unfreeze_account", request=None, responses={200: AccountOutput})
+    def post(self, request: Request, account_id: UUID) -> Response:
+        account = ledger().unfreeze_account(owned_account(request, account_id).id)
+        return Response(account_body(account, ledger().max_position()))
+
+
+class CloseAccountApi(APIView):
+    @extend_schema(operation_id="close_account", request=None, responses={200: AccountOutput})
+    def post(self, request: Request, account_id: UUID) -> Response:
+        account = ledger().close_account(owned_account(request, account_id).id)
+        return Response(account_body(account, ledger().max_position()))
+
+
+# --- Transfers -------------------------------------------------------------------------------
+
+
+class StepOutput(serializers.Serializer):
+    name = serializers.CharField()
+    status = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class TransferOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    from_account = serializers.UUIDField()
+    to_account = serializers.UUIDField()
+    amount = AmountField()
+    currency = serializers.CharField()
+    reference = serializers.CharField(allow_blank=True)
+    steps = StepOutput(many=True, source="history")
+    failure_code = serializers.CharField(allow_null=True)
+    failure_reason = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField(source="created_on")
+    updated_at = serializers.DateTimeField(source="modified_on")
+
+
+def visible_transfer(request: Request, transfer_id: UUID) -> Transfer:
+    """Staff see every transfer; a customer sees those to or from its own accounts."""
+    transfer = ledger().get_transfer(transfer_id)
+    if request.user.is_staff:
+        return transfer
+    username = request.user.get_username()
+    for account_id in (transfer.from_account, transfer.to_account):
+        try:
+            if ledger().get_account(account_id).owner == username:
+                return transfer
+        except AccountNotFound:
+            continue
+    raise TransferNotFound(f"Transfer {transfer_id} not found.")
+
+
+class TransfersApi(APIView):
+    class TransferInput(InputSerializer):
+        from_account = serializers.UUIDField()
+        to_account = serializers.UUIDField()
+        amount = AmountField()
+        reference = serializers.CharField(required=False, allow_blank=True, max_length=140)
+
+    class TransferCreatedOutput(TransferOutput):
+        position = PositionField()
+
+    @extend_schema(
+        operation_id="transfer_funds",
+        request=TransferInput,
+        responses={201: TransferCreatedOutput},
+        description="Runs the TransferFunds saga and answers with its final state: 201 when "
+        "completed; 409 with the refusing step's code (and the transfer id in details) when "
+        "it ended failed or compensated.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.TransferInput.validated(request.data)
+        owned_account(request, data["from_account"])  # you move only your own money
+
+        def transfer_funds(operation_id: UUID) -> Response:
+            transfer = ledger().transfer_funds(
+                data["from_account"],
+                data["to_account"],
+                data["amount"],
+                transfer_id=operation_id,
+                reference=data.get("reference", ""),
+            )
+            if transfer.status != SagaStatus.COMPLETED:
+                raise ApiError(
+                    409,
+                    transfer.failure_code or "transfer_failed",
+                    transfer.failure_reason or "The transfer did not complete.",
+                    {"transfer_id": str(transfer.id), "status": str(transfer.status)},
+                )
+            body = dict(self.TransferCreatedOutput(transfer).data)
+            body["position"] = ledger().max_position()
+            return Response(body, status=status.HTTP_201_CREATED)
+
+        return run_idempotently(request, transfer_funds)
+
+
+class TransferDetailApi(APIView):
+    @extend_schema(operation_id="get_transfer", responses={200: TransferOutput})
+    def get(self, request: Request, transfer_id: UUID) -> Response:
+        return Response(TransferOutput(visible_transfer(request, transfer_id)).data)

@@ -1,0 +1,152 @@
+"""The ledger's use cases: open and move accounts, run transfers, and recover interrupted ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import RecordConflictError
+
+from kernel.application import EventSourcedApplication
+from ledger.contract import LEDGER_EVENTS
+from ledger.domain import Account, AccountNotFound, InvalidState, SameAccount, TransferNotFound
+from ledger.saga import Transfer, TransferFunds
+from sagas.engine import AfterCommit, SagaRunner, deadline_from_now, unfinished_saga_ids
+
+
+class LedgerApplication(EventSourcedApplication):
+    name = "ledger"
+    catalogue = LEDGER_EVENTS
+    snapshotting_intervals = {Account: 200}
+    transfer_deadline_seconds = 60.0
+
+    # --- Accounts ----------------------------------------------------------------------------
+
+    def open_account(self, owner: str, currency: str, account_id: UUID | None = None) -> Account:
+        """Open an account. Opening an id that exists returns it (a retried request)."""
+        account = Account(id=account_id or uuid4(), owner=owner, currency=currency)
+        try:
+            self.save_all(account)
+        except RecordConflictError:
+            existing = self._existing_account(account.id)
+            if existing is None:
+                raise
+            if existing.owner != owner or existing.currency != currency:
+                raise InvalidState(f"Account {account.id} exists with other details.") from None
+            return existing
+        return account
+
+    def get_account(self, account_id: UUID) -> Account:
+        try:
+            account: Account = self.repository.get(account_id)
+        except AggregateNotFoundError:
+            raise AccountNotFound(f"Account {account_id} not found.") from None
+        if not isinstance(account, Account):
+            raise AccountNotFound(f"Account {account_id} not found.")
+        return account
+
+    def deposit(self, account_id: UUID, amount: int, reference: str) -> Account:
+        return self._change(account_id, lambda a: a.deposit(amount, reference))
+
+    def withdraw(self, account_id: UUID, amount: int, reference: str) -> Account:
+        return self._change(account_id, lambda a: a.withdraw(amount, reference))
+
+    def freeze_account(self, account_id: UUID, reason: str) -> Account:
+        return self._change(account_id, lambda a: a.freeze(reason))
+
+    def unfreeze_account(self, account_id: UUID) -> Account:
+        return self._change(account_id, lambda a: a.unfreeze())
+
+    def close_account(self, account_id: UUID) -> Account:
+        return self._change(account_id, lambda a: a.close())
+
+    def _change(self, account_id: UUID, command: Callable[[Account], None]) -> Account:
+        def attempt() -> Account:
+            account = self.get_account(account_id)
+            command(account)
+            self.save_all(account)
+            return account
+
+        return self.retrying(attempt)
+
+    def _existing_account(self, account_id: UUID) -> Account | None:
+        try:
+            return self.get_account(account_id)
+        except AccountNotFound:
+            return None
+
+    # --- Transfers ---------------------------------------------------------------------------
+
+    def transfer_funds(
+        self,
+        from_account: UUID,
+        to_account: UUID,
+        amount: int,
+        *,
+        transfer_id: UUID | None = None,
+        reference: str = "",
+        after_commit: AfterCommit | None = None,
+    ) -> Transfer:
+        """Move money between two accounts as a saga; return the transfer in its final state.
+
+        Rejected before anything starts: the same account twice, a bad amount, an account that
+        does not exist. Everything else (funds, frozen, closed, currencies) is the saga's to
+        decide, and a refusal leaves a transfer that is ``failed`` or ``compensated``.
+        A ``transfer_id`` that already exists resumes that transfer instead of starting another.
+        """
+        if transfer_id is not None and self._existing_transfer(transfer_id):
+            return self.transfer_runner(after_commit).run(transfer_id)
+        if from_account == to_account:
+            raise SameAccount("A transfer needs two different accounts.")
+        Account.check_amount(amount)
+        source = self.get_account(from_account)
+        self.get_account(to_account)
+        transfer = Transfer(
+            id=transfer_id or uuid4(),
+            from_account=from_account,
+            to_account=to_account,
+            amount=amount,
+            currency=source.currency,
+            reference=reference,
+            deadline=deadline_from_now(self.transfer_deadline_seconds),
+        )
+        return self.transfer_runner(after_commit).start(transfer)
+
+    def get_transfer(self, transfer_id: UUID) -> Transfer:
+        try:
+            transfer: Transfer = self.repository.get(transfer_id)
+        except AggregateNotFoundError:
+            raise TransferNotFound(f"Transfer {transfer_id} not found.") from None
+        if not isinstance(transfer, Transfer):
+            raise TransferNotFound(f"Transfer {transfer_id} not found.")
+        return transfer
+
+    def _existing_transfer(self, transfer_id: UUID) -> Transfer | None:
+        try:
+            return self.get_transfer(transfer_id)
+        except TransferNotFound:
+            return None
+
+    def transfer_runner(
+        self, after_commit: AfterCommit | None = None
+    ) -> SagaRunner[LedgerApplication, Transfer]:
+        return SagaRunner(self, TransferFunds, self, after_commit=after_commit)
+
+    def unfinished_transfers(self, older_than_seconds: float = 0.0) -> list[UUID]:
+        """Transfers left mid-way whose last step is older than the given age."""
+        now = datetime.now(UTC)
+        ids = []
+        for transfer_id in unfinished_saga_ids(self, Transfer):
+            transfer = self.get_transfer(transfer_id)
+            if not transfer.is_finished and (
+                (now - transfer.modified_on).total_seconds() >= older_than_seconds
+            ):
+                ids.append(transfer_id)
+        return ids
+
+    def recover_transfers(self, older_than_seconds: float = 0.0) -> list[Transfer]:
+        """Finish or compensate every transfer left mid-way; return them in their final state."""
+        runner = self.transfer_runner()
+        return [runner.run(i) for i in self.unfinished_transfers(older_than_seconds)]

@@ -1,0 +1,30 @@
+"""The events the ledger publishes: their public names, and which fields are amounts.
+
+Subscribers depend on these names and on the envelope (``kernel.events``), never on the
+classes behind them: rename a class freely, never a published name.
+"""
+
+from __future__ import annotations
+
+from kernel.events import EventCatalogue, published
+from ledger.domain import Account
+from ledger.saga import Transfer
+
+LEDGER_EVENTS = EventCatalogue(
+    "ledger",
+    {
+        Account.Opened: published("account.opened"),
+        Account.Credited: published("account.credited", "amount", "balance"),
+        Account.Debited: published("account.debited", "amount", "balance"),
+        Account.Frozen: published("account.frozen"),
+        Account.Unfrozen: published("account.unfrozen"),
+        Account.Closed: published("account.closed"),
+        Transfer.Started: published("transfer.started", "amount"),
+        Transfer.StepSucceeded: published("transfer.step_succeeded"),
+        Transfer.StepFailed: published("transfer.step_failed"),
+        Transfer.StepCompensated: published("transfer.step_compensated"),
+        Transfer.Completed: published("transfer.completed", "amount"),
+        Transfer.Compensated: published("transfer.compensated", "amount"),
+        Transfer.Failed: published("transfer.failed", "amount"),
+    },
+)

@@ -1,0 +1,108 @@
+"""TransferFunds: debit the source, credit the destination; if the credit is refused, refund.
+
+    step                 compensation
+    debit_source         refund_source
+    credit_destination   (pivot: once the money has arrived, the transfer completes)
+
+Both accounts and the saga live in the ledger's store, so each step commits in one
+transaction with the saga's record of it: a crash leaves either both or neither.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from ledger.domain import LedgerError
+from sagas.engine import Effects, Saga, SagaDefinition, Step
+
+if TYPE_CHECKING:
+    from ledger.application import LedgerApplication
+
+
+class Transfer(Saga):
+    """A fund transfer: the saga's progress, and what ``GET /api/transfers/{id}/`` shows."""
+
+    class Started(Saga.Started):
+        from_account: UUID
+        to_account: UUID
+        amount: int
+        currency: str
+        reference: str
+
+    def __init__(
+        self,
+        id: UUID,
+        from_account: UUID,
+        to_account: UUID,
+        amount: int,
+        currency: str,
+        reference: str,
+        deadline: datetime,
+    ) -> None:
+        super().__init__(deadline)
+        self.from_account = from_account
+        self.to_account = to_account
+        self.amount = amount
+        self.currency = currency
+        self.reference = reference
+
+    class Completed(Saga.Completed):
+        from_account: UUID
+        to_account: UUID
+        amount: int
+        currency: str
+        reference: str
+
+    class Compensated(Saga.Compensated):
+        from_account: UUID
+        to_account: UUID
+        amount: int
+        currency: str
+        reference: str
+
+    class Failed(Saga.Failed):
+        from_account: UUID
+        to_account: UUID
+        amount: int
+        currency: str
+        reference: str
+
+    def outcome_facts(self) -> dict[str, Any]:
+        return {
+            "from_account": self.from_account,
+            "to_account": self.to_account,
+            "amount": self.amount,
+            "currency": self.currency,
+            "reference": self.reference,
+        }
+
+
+def debit_source(ledger: LedgerApplication, transfer: Transfer) -> Effects:
+    source = ledger.get_account(transfer.from_account)
+    source.debit_for_transfer(transfer.id, transfer.amount, transfer.to_account)
+    return [source]
+
+
+def refund_source(ledger: LedgerApplication, transfer: Transfer) -> Effects:
+    source = ledger.get_account(transfer.from_account)
+    source.refund_transfer(transfer.id, transfer.to_account)
+    return [source]
+
+
+def credit_destination(ledger: LedgerApplication, transfer: Transfer) -> Effects:
+    destination = ledger.get_account(transfer.to_account)
+    destination.credit_for_transfer(
+        transfer.id, transfer.amount, transfer.currency, transfer.from_account
+    )
+    return [destination]
+
+
+class TransferFunds(SagaDefinition["LedgerApplication", Transfer]):
+    saga_class = Transfer
+    business_errors = (LedgerError,)
+    steps = (
+        Step("debit_source", debit_source, compensation=refund_source),
+        Step("credit_destination", credit_destination, pivot=True),
+    )

@@ -1,0 +1,30 @@
+from django.urls import path
+
+from ledger import apis
+
+urlpatterns = [
+    path("accounts/", apis.AccountsApi.as_view(), name="accounts"),
+    path("accounts/<uuid:account_id>/", apis.AccountDetailApi.as_view(), name="account-detail"),
+    path(
+        "accounts/<uuid:account_id>/deposits/", apis.DepositApi.as_view(), name="account-deposits"
+    ),
+    path(
+        "accounts/<uuid:account_id>/withdrawals/",
+        apis.WithdrawalApi.as_view(),
+        name="account-withdrawals",
+    ),
+    path(
+        "accounts/<uuid:account_id>/events/", apis.AccountEventsApi.as_view(), name="account-events"
+    ),
+    path(
+        "accounts/<uuid:account_id>/freeze/", apis.FreezeAccountApi.as_view(), name="account-freeze"
+    ),
+    path(
+        "accounts/<uuid:account_id>/unfreeze/",
+        apis.UnfreezeAccountApi.as_view(),
+        name="account-unfreeze",
+    ),
+    path("accounts/<uuid:account_id>/close/", apis.CloseAccountApi.as_view(), name="account-close"),
+    path("transfers/", apis.TransfersApi.as_view(), name="transfers"),
+    path("transfers/<uuid:transfer_id>/", apis.TransferDetailApi.as_view(), name="transfer-detail"),
+]

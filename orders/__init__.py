@@ -1,0 +1,1 @@
+"""The orders context: catalogue stock and customers' orders."""

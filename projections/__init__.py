@@ -1,0 +1,1 @@
+"""Read models: Django tables written only by their projectors, rebuildable from history."""

@@ -1,0 +1,326 @@
+"""A saga engine small enough to read in one sitting.
+
+A saga is a list of steps, each beside its compensation. Its state is an event-sourced
+aggregate, so a saga interrupted anywhere can be resumed by whoever loads it next: the web
+request that started it, or the recovery command. The runner makes one transition at a time
+and saves it *together with* the aggregates the step changed, in one transaction, when they
+share a store; two runners racing on one saga are settled by the aggregate's version (the
+loser reloads and carries on from what the winner recorded).
+
+Vocabulary (after Garcia-Molina & Salem, and Eventuate):
+- a *compensatable* step has a compensation that semantically undoes it;
+- the *pivot* step is the last one that may fail; once it succeeds the saga only goes forward;
+- a *remote* step commits in another store, so a step failed by its deadline may still have
+  had effects there: its own compensation runs too, and must be safe when nothing happened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, BaseAggregate
+from eventsourcing.persistence import RecordConflictError
+from eventsourcing.utils import get_topic
+
+from kernel.application import EventSourcedApplication
+
+
+class SagaStatus(StrEnum):
+    RUNNING = "running"
+    COMPENSATING = "compensating"
+    COMPLETED = "completed"
+    COMPENSATED = "compensated"
+    FAILED = "failed"  # a step said no before anything needed undoing
+
+
+TERMINAL = frozenset({SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED})
+DEADLINE_EXCEEDED = "deadline_exceeded"
+
+
+class Saga(Aggregate):
+    """The recorded progress of one saga. Concrete sagas subclass it and add their inputs."""
+
+    class Started(Aggregate.Created):
+        deadline: datetime
+
+    class StepSucceeded(Aggregate.Event):
+        step: str
+
+        def apply(self, saga: Saga) -> None:
+            saga.succeeded.append(self.step)
+            saga.history.append({"name": self.step, "status": "succeeded", "at": self.timestamp})
+
+    class StepFailed(Aggregate.Event):
+        step: str
+        code: str
+        reason: str
+        undo_step: bool
+
+        def apply(self, saga: Saga) -> None:
+            saga.status = SagaStatus.COMPENSATING
+            saga.failed_step, saga.failure_code, saga.failure_reason = (
+                self.step,
+                self.code,
+                self.reason,
+            )
+            saga.undo_failed_step = self.undo_step
+            saga.history.append({"name": self.step, "status": "failed", "at": self.timestamp})
+
+    class StepCompensated(Aggregate.Event):
+        step: str
+
+        def apply(self, saga: Saga) -> None:
+            saga.compensated.append(self.step)
+            saga.history.append({"name": self.step, "status": "compensated", "at": self.timestamp})
+
+    class Completed(Aggregate.Event):
+        def apply(self, saga: Saga) -> None:
+            saga.status = SagaStatus.COMPLETED
+
+    class Compensated(Aggregate.Event):
+        def apply(self, saga: Saga) -> None:
+            saga.status = SagaStatus.COMPENSATED
+
+    class Failed(Aggregate.Event):
+        def apply(self, saga: Saga) -> None:
+            saga.status = SagaStatus.FAILED
+
+    def __init__(self, deadline: datetime) -> None:
+        self.deadline = deadline
+        self.status = SagaStatus.RUNNING
+        self.succeeded: list[str] = []
+        self.compensated: list[str] = []
+        self.history: list[dict[str, Any]] = []
+        self.failed_step: str | None = None
+        self.failure_code: str | None = None
+        self.failure_reason: str | None = None
+        self.undo_failed_step = False
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def to_undo(self) -> list[str]:
+        """Steps whose effects may exist: those that succeeded, and a remote step that timed out."""
+        if self.undo_failed_step and self.failed_step is not None:
+            return [*self.succeeded, self.failed_step]
+        return list(self.succeeded)
+
+    def step_succeeded(self, step: str) -> None:
+        self.trigger_event(self.StepSucceeded, step=step)
+
+    def step_failed(self, step: str, code: str, reason: str, *, undo_step: bool = False) -> None:
+        self.trigger_event(
+            self.StepFailed, step=step, code=code, reason=reason, undo_step=undo_step
+        )
+
+    def step_compensated(self, step: str) -> None:
+        self.trigger_event(self.StepCompensated, step=step)
+
+    def complete(self) -> None:
+        self.trigger_event(self.Completed, **self.outcome_facts())
+
+    def finish_compensation(self) -> None:
+        self.trigger_event(
+            self.Compensated if self.to_undo else self.Failed, **self.outcome_facts()
+        )
+
+    def outcome_facts(self) -> dict[str, Any]:
+        """What a saga's final event tells subscribers; subclasses declare the fields on their
+        own ``Completed``/``Compensated``/``Failed`` classes, so a subscriber of the outcome needs
+        no other event to act on it."""
+        return {}
+
+
+S = TypeVar("S", bound=Saga)
+C = TypeVar("C")
+Effects = Sequence[BaseAggregate[UUID]]
+
+
+@dataclass(frozen=True)
+class Step(Generic[C, S]):
+    """One step: its action, and the compensation that undoes it (if it needs undoing).
+
+    An action returns the aggregates it changed, for the runner to save with the saga's own
+    record of the step, or raises one of the saga's ``business_errors`` to say "no".
+    A compensation must not say no: it is the way back, and it is retried until it succeeds.
+    """
+
+    name: str
+    action: Callable[[C, S], Effects]
+    compensation: Callable[[C, S], Effects] | None = None
+    pivot: bool = False
+    remote: bool = False
+
+
+class SagaDefinition(Generic[C, S]):
+    """A saga reads as its steps. Subclasses set the class attributes."""
+
+    saga_class: ClassVar[type[Saga]]
+    steps: ClassVar[tuple[Step[Any, Any], ...]]
+    business_errors: ClassVar[tuple[type[Exception], ...]]
+
+    @classmethod
+    def step(cls, name: str) -> Step[C, S]:
+        return next(s for s in cls.steps if s.name == name)
+
+    @classmethod
+    def next_step(cls, saga: Saga) -> Step[C, S] | None:
+        return next((s for s in cls.steps if s.name not in saga.succeeded), None)
+
+    @classmethod
+    def past_pivot(cls, saga: Saga) -> bool:
+        return any(s.pivot and s.name in saga.succeeded for s in cls.steps)
+
+    @classmethod
+    def next_compensation(cls, saga: Saga) -> Step[C, S] | None:
+        return next(
+            (
+                s
+                for s in reversed(cls.steps)
+                if s.name in saga.to_undo
+                and s.compensation is not None
+                and s.name not in saga.compensated
+            ),
+            None,
+        )
+
+
+class SagaContendedError(RuntimeError):
+    """Another runner kept winning the version race; the saga is intact and can be resumed."""
+
+
+AfterCommit = Callable[[Saga, str], None]
+
+
+class SagaRunner(Generic[C, S]):
+    """Drives sagas of one definition forward, one committed transition at a time."""
+
+    max_conflicts = 100
+
+    def __init__(
+        self,
+        app: EventSourcedApplication,
+        definition: type[SagaDefinition[C, S]],
+        context: C,
+        *,
+        after_commit: AfterCommit | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.app = app
+        self.definition = definition
+        self.context = context
+        self.after_commit = after_commit
+        self.clock = clock
+
+    def start(self, saga: S) -> S:
+        """Record a new saga and run it to the end. Starting an existing id resumes that saga."""
+        try:
+            self.app.save_all(saga)
+        except RecordConflictError:
+            return self.run(saga.id)  # started before (a retry, or a concurrent twin)
+        self._committed(saga, "started")
+        return self.run(saga.id)
+
+    def run(self, saga_id: UUID) -> S:
+        """Advance the saga until it is finished; return its final state."""
+        conflicts = 0
+        while True:
+            saga: S = self.app.repository.get(saga_id)
+            if saga.is_finished:
+                return saga
+            try:
+                transition = self._advance(saga)
+            except RecordConflictError:
+                conflicts += 1
+                if conflicts >= self.max_conflicts:
+                    raise SagaContendedError(f"saga {saga_id} lost {conflicts} races") from None
+                time.sleep(min(0.001 * 2 ** min(conflicts, 7), 0.1))
+                continue
+            self._committed(saga, transition)
+
+    def _advance(self, saga: S) -> str:
+        if saga.status == SagaStatus.COMPENSATING:
+            return self._compensate_next(saga)
+        step = self.definition.next_step(saga)
+        if step is None:
+            saga.complete()
+            self.app.save_all(saga)
+            return "completed"
+        if self.clock() >= saga.deadline and not self.definition.past_pivot(saga):
+            saga.step_failed(
+                step.name,
+                DEADLINE_EXCEEDED,
+                f"not finished by its deadline {saga.deadline.isoformat()}",
+                undo_step=step.remote,
+            )
+            self.app.save_all(saga)
+            return f"failed:{step.name}"
+        try:
+            effects = step.action(self.context, saga)
+        except self.definition.business_errors as error:
+            if self.definition.past_pivot(saga):
+                raise  # steps after the pivot must succeed when retried; this is a bug
+            saga.step_failed(step.name, getattr(error, "code", "step_failed"), str(error))
+            self.app.save_all(saga)
+            return f"failed:{step.name}"
+        saga.step_succeeded(step.name)
+        self.app.save_all(*effects, saga)
+        return f"succeeded:{step.name}"
+
+    def _compensate_next(self, saga: S) -> str:
+        step = self.definition.next_compensation(saga)
+        if step is None:
+            saga.finish_compensation()
+            self.app.save_all(saga)
+            return str(saga.status)
+        assert step.compensation is not None
+        effects = step.compensation(self.context, saga)
+        saga.step_compensated(step.name)
+        self.app.save_all(*effects, saga)
+        return f"compensated:{step.name}"
+
+    def _committed(self, saga: Saga, transition: str) -> None:
+        if self.after_commit is not None:
+            self.after_commit(saga, transition)
+
+
+# --- Finding sagas to recover -------------------------------------------------------------
+
+
+def unfinished_saga_ids(app: EventSourcedApplication, saga_class: type[Saga]) -> list[UUID]:
+    """Ids of sagas of ``saga_class`` that started and have not finished, oldest first.
+
+    Reads only the start and end events from the notification log (a topic-filtered scan),
+    so it needs no index of its own and cannot disagree with the sagas themselves.
+    """
+    started_topic = get_topic(saga_class.Started)
+    ended = {
+        get_topic(c) for c in (saga_class.Completed, saga_class.Compensated, saga_class.Failed)
+    }
+    topics = [started_topic, *sorted(ended)]
+    open_sagas: dict[UUID, None] = {}
+    position, page = 0, 1000
+    while True:
+        notifications = app.notifications_after(position, page, topics=topics)
+        for n in notifications:
+            saga_id = n.originator_id
+            assert isinstance(saga_id, UUID)
+            if n.topic == started_topic:
+                open_sagas[saga_id] = None
+            else:
+                open_sagas.pop(saga_id, None)
+        if len(notifications) < page:
+            return list(open_sagas)
+        position = notifications[-1].id
+
+
+def deadline_from_now(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)

@@ -1,0 +1,164 @@
+"""Fixtures every layer shares: fresh event stores, the container, NATS servers, API users.
+
+Event stores are fresh per test. On SQLite each context gets files in the test's tmp dir; on
+PostgreSQL (``TEST_POSTGRES_URL``, or ``DATABASE_URL`` when it names PostgreSQL) each test gets
+new schemas in a database of its own, ``eventbank_test_stores`` — never the database that
+``DATABASE_URL`` names, whose tables pytest-django keeps in ``test_<name>`` anyway.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import psycopg
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from config import container as composition
+from config.container import Container, build_container
+from config.stores import is_postgres
+from messaging.embedded import NatsServer
+
+CONTEXTS = ("ledger", "orders", "compliance")
+STORES_DATABASE = "eventbank_test_stores"
+
+
+def postgres_server_url() -> str | None:
+    """The PostgreSQL server the suite may use, or None for the SQLite leg."""
+    for name in ("TEST_POSTGRES_URL", "DATABASE_URL"):
+        url = os.environ.get(name, "")
+        if url and is_postgres(url):
+            return url
+    return None
+
+
+def database_url(server_url: str, database: str, query: str = "") -> str:
+    base = server_url.rsplit("/", 1)[0]
+    return f"{base}/{database}{'?' + query if query else ''}"
+
+
+def admin_connection(server_url: str) -> psycopg.Connection[Any]:
+    """An autocommit connection for CREATE/DROP DATABASE and SCHEMA."""
+    return psycopg.connect(database_url(server_url, "postgres"), autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str | None:
+    return postgres_server_url()
+
+
+@pytest.fixture(scope="session")
+def stores_database(postgres_url: str | None) -> str | None:
+    """A database for the tests' event stores (created once; schemas inside are per test)."""
+    if postgres_url is None:
+        return None
+    with admin_connection(postgres_url) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (STORES_DATABASE,)
+        ).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{STORES_DATABASE}"')
+    return database_url(postgres_url, STORES_DATABASE)
+
+
+@contextmanager
+def fresh_stores(directory: Path, stores_database: str | None) -> Iterator[dict[str, str]]:
+    """URLs of one new, empty event store per context; dropped afterwards."""
+    if stores_database is None:
+        directory = Path(tempfile.mkdtemp(dir=directory))
+        yield {c: f"sqlite:///{directory / f'{c}.sqlite3'}" for c in CONTEXTS}
+        return
+    schema = f"t_{uuid4().hex[:12]}"
+    with psycopg.connect(stores_database, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield dict.fromkeys(CONTEXTS, f"{stores_database}?schema={schema}")
+    finally:
+        with psycopg.connect(stores_database, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def store_urls(tmp_path: Path, stores_database: str | None) -> Iterator[dict[str, str]]:
+    """One fresh, empty event store per context."""
+    with fresh_stores(tmp_path, stores_database) as urls:
+        yield urls
+
+
+@pytest.fixture
+def container(store_urls: dict[str, str]) -> Iterator[Container]:
+    """The applications on fresh stores, installed as the process's container."""
+    built = build_container(store_urls)
+    composition.use(built)
+    yield built
+    composition.use(None)
+    built.close()
+
+
+@pytest.fixture
+def ledger(container: Container) -> Any:
+    return container.ledger
+
+
+# --- NATS ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """A private nats-server for the session (tests that kill one use ``private_nats``)."""
+    server = NatsServer(tmp_path_factory.mktemp("nats")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def private_nats(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server of this test's own, free to be killed and restarted."""
+    server = NatsServer(tmp_path / "nats").start()
+    yield server
+    server.stop()
+
+
+# --- API users -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., Any]:
+    def make(username: str | None = None, *, staff: bool = False) -> Any:
+        username = username or f"user-{uuid4().hex[:8]}"
+        return get_user_model().objects.create_user(
+            username=username, password="correct horse battery staple", is_staff=staff
+        )
+
+    return make
+
+
+@pytest.fixture
+def client_for() -> Callable[[Any], APIClient]:
+    """An API client that authenticates as the given user with a real token."""
+
+    def make(user: Any) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def staff(make_user: Callable[..., Any]) -> Any:
+    return make_user("operator", staff=True)
+
+
+@pytest.fixture
+def staff_client(staff: Any, client_for: Callable[[Any], APIClient]) -> APIClient:
+    return client_for(staff)

@@ -1,0 +1,185 @@
+"""The running system, as `make run` starts it: `run_all` in a subprocess, spoken to over HTTP.
+
+Each system gets its own data dir (SQLite files, the embedded NATS store) and, on the
+PostgreSQL leg, a database of its own, created here and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from messaging.embedded import free_port
+from tests.conftest import admin_connection, database_url
+from tests.support import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER_ENV_NAMES = (
+    "DATABASE_URL",
+    "LEDGER_EVENTSTORE_URL",
+    "ORDERS_EVENTSTORE_URL",
+    "COMPLIANCE_EVENTSTORE_URL",
+    "NATS_URL",
+)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunningSystem:
+    base_url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Token {token}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return Answer(
+                    response.status, json.loads(response.read() or b"null"), dict(response.headers)
+                )
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, json.loads(error.read() or b"null"), dict(error.headers))
+
+    def get(self, path: str, **kwargs: Any) -> Answer:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> Answer:
+        return self.request("POST", path, body if body is not None else {}, **kwargs)
+
+    def manage(self, *args: str, extra_env: dict[str, str] | None = None) -> str:
+        """Run a management command against this system's databases, as an operator would."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**self.env, **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def token_for(self, username: str, password: str) -> str:
+        answer = self.post("/api/auth/token/", {"username": username, "password": password})
+        assert answer.status == 200, answer.body
+        return answer.body["token"]
+
+    def child_pid(self, name: str) -> int:
+        """The pid of the newest child ``run_all`` started under this name."""
+        pids = re.findall(rf"started {re.escape(name)} \(pid (\d+)\)", self.log.read_text())
+        return int(pids[-1])
+
+
+def server_env(data_dir: Path, *, database: str | None, nats_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SERVER_ENV_NAMES}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        EVENTBANK_DATA_DIR=str(data_dir),
+        EVENTBANK_BEHIND_TLS="0",
+        EVENTBANK_SAGA_RECOVERY_INTERVAL="1",
+        PYTHONUNBUFFERED="1",
+    )
+    if database:
+        env["DATABASE_URL"] = database
+    if nats_url:
+        env["NATS_URL"] = nats_url
+    return env
+
+
+@pytest.fixture
+def start_system(
+    tmp_path: Path, postgres_url: str | None
+) -> Iterator[Callable[..., RunningSystem]]:
+    """Start the whole system; stopped (and its database dropped) when the test ends."""
+    started: list[RunningSystem] = []
+    databases: list[str] = []
+
+    def start(*, nats_url: str | None = None) -> RunningSystem:
+        database = None
+        if postgres_url:
+            name = f"eventbank_e2e_{uuid4().hex[:10]}"
+            with admin_connection(postgres_url) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            databases.append(name)
+            database = database_url(postgres_url, name)
+        data_dir = tmp_path / f"system-{len(started)}"
+        env = server_env(data_dir, database=database, nats_url=nats_url)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=120,
+        )
+        port = free_port()
+        log = tmp_path / f"run_all-{len(started)}.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "manage.py", "run_all", "--port", str(port)],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        system = RunningSystem(f"http://127.0.0.1:{port}", env, process, log)
+        started.append(system)
+
+        def answers() -> bool:
+            assert process.poll() is None, log.read_text()[-3000:]
+            try:
+                return system.get("/healthz").status in (200, 503)
+            except OSError:
+                return False
+
+        wait_for(answers, timeout=60, what="the web server to answer")
+        return system
+
+    yield start
+
+    for system in started:
+        if system.process.poll() is None:
+            os.killpg(system.process.pid, signal.SIGTERM)
+            try:
+                system.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(system.process.pid, signal.SIGKILL)
+                system.process.wait()
+    if databases and postgres_url:
+        with admin_connection(postgres_url) as conn:
+            for name in databases:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

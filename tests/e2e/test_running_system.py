@@ -1,0 +1,101 @@
+"""The system `make run` starts, spoken to over HTTP like a user would."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from messaging.embedded import NatsServer
+from tests.support import wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def test_it_serves_healthz_with_only_the_embedded_nats_server(start_system) -> None:
+    system = start_system()
+    health = wait_for(
+        lambda: (a := system.get("/healthz")).status == 200 and a, timeout=30, what="healthz 200"
+    )
+    assert health.body["nats"] == "ok" and health.body["down"] == []
+    assert {"database", "ledger_events", "orders_events", "compliance_events"} <= set(health.body)
+
+
+def test_healthz_goes_503_when_nats_dies_and_comes_back(
+    start_system, private_nats: NatsServer
+) -> None:
+    system = start_system(nats_url=private_nats.url)
+    wait_for(lambda: system.get("/healthz").status == 200, timeout=30, what="healthz 200")
+    private_nats.kill()
+    down = wait_for(
+        lambda: (a := system.get("/healthz")).status == 503 and a, timeout=30, what="healthz 503"
+    )
+    assert down.body["down"] == ["nats"] and down.body["database"] == "ok"
+    private_nats.start()
+    wait_for(lambda: system.get("/healthz").status == 200, timeout=30, what="healthz back to 200")
+
+
+def test_the_readme_walk_over_http(start_system) -> None:
+    """Two accounts, a deposit, a transfer, and the transfer's steps — as the README shows."""
+    system = start_system()
+    system.manage("create_customer", "alice", "--password", "wonderland-42")
+    system.manage(
+        *("createsuperuser", "--no-input", "--username", "operator", "--email", "op@example.com"),
+        extra_env={"DJANGO_SUPERUSER_PASSWORD": "operator-pass-42"},
+    )
+    alice, operator = (
+        system.token_for("alice", "wonderland-42"),
+        system.token_for("operator", "operator-pass-42"),
+    )
+
+    checking = system.post("/api/accounts/", {}, token=alice)
+    savings = system.post("/api/accounts/", {"currency": "EUR"}, token=alice)
+    assert checking.status == savings.status == 201
+    deposit = system.post(
+        f"/api/accounts/{checking.body['id']}/deposits/", {"amount": "100.00"}, token=operator
+    )
+    assert deposit.status == 201 and deposit.body["balance"] == "100.00"
+
+    body = {
+        "from_account": checking.body["id"],
+        "to_account": savings.body["id"],
+        "amount": "25.00",
+    }
+    transfer = system.post(
+        "/api/transfers/", body, token=alice, headers={"Idempotency-Key": "walk-1"}
+    )
+    assert transfer.status == 201 and transfer.body["status"] == "completed", transfer.body
+    again = system.post("/api/transfers/", body, token=alice, headers={"Idempotency-Key": "walk-1"})
+    assert again.body["id"] == transfer.body["id"]
+    steps = system.get(f"/api/transfers/{transfer.body['id']}/", token=alice).body["steps"]
+    assert [(s["name"], s["status"]) for s in steps] == [
+        ("debit_source", "succeeded"),
+        ("credit_destination", "succeeded"),
+    ]
+    assert (
+        system.get(f"/api/accounts/{checking.body['id']}/", token=alice).body["balance"] == "75.00"
+    )
+    assert (
+        system.get(f"/api/accounts/{savings.body['id']}/", token=alice).body["balance"] == "25.00"
+    )
+
+
+def test_a_child_that_dies_is_reported_and_restarted(start_system) -> None:
+    system = start_system()
+    first = system.child_pid("saga-recovery")
+    os.kill(first, signal.SIGKILL)
+    wait_for(
+        lambda: system.child_pid("saga-recovery") != first, timeout=30, what="a new saga-recovery"
+    )
+    assert "saga-recovery exited with -9" in system.log.read_text()
+
+
+def test_sigterm_stops_every_child(start_system) -> None:
+    system = start_system()
+    children = [system.child_pid("web"), system.child_pid("saga-recovery")]
+    system.process.send_signal(signal.SIGTERM)
+    assert system.process.wait(30) == 0
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

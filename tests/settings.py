@@ -1,0 +1,26 @@
+"""Settings for the test suite: the real settings, with what tests need and nothing more.
+
+pytest-django imports settings before any conftest runs, so the environment defaults that
+tests rely on are set here.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("EVENTBANK_BEHIND_TLS", "0")  # the test client speaks plain HTTP
+os.environ.setdefault("EVENTBANK_DATA_DIR", tempfile.mkdtemp(prefix="eventbank-tests-"))
+
+from config.settings import *  # noqa: F403
+
+# Hashing passwords slowly is a feature in production and a cost in 200 tests.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"auth": "1000/min", "writes": "10000/min"},
+}
+
+# A file, like production, not Django's shared-cache in-memory database: that one takes table
+# locks that ignore the busy timeout, so concurrent requests in a test would fail for a reason
+# production never sees.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_eventbank.sqlite3")}  # noqa: F405
