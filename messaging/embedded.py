@@ -7,6 +7,7 @@ test can kill the server mid-flight and bring the same one back.
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import socket
@@ -36,10 +37,21 @@ def free_port(host: str = "127.0.0.1") -> int:
 class NatsServer:
     """One nats-server process with JetStream, its store in ``store_dir``."""
 
-    def __init__(self, store_dir: Path, *, port: int | None = None, host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        store_dir: Path,
+        *,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        sync_always: bool = True,
+    ):
         self.store_dir = Path(store_dir)
         self.host = host
         self.port = port or free_port(host)
+        # JetStream acknowledges before it writes to disk unless told otherwise; a killed server
+        # could then lose acknowledged messages, which the relay would never send again. The
+        # embedded server trades publishing speed for that guarantee, as production does.
+        self.sync_always = sync_always
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -54,20 +66,16 @@ class NatsServer:
         if self.running:
             return self
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        config = self.store_dir / "nats-server.conf"
+        sync = "  sync_interval: always\n" if self.sync_always else ""
+        config.write_text(
+            f"server_name: eventbank-{self.port}\n"
+            f"listen: {self.host}:{self.port}\n"
+            f"jetstream {{\n  store_dir: {json.dumps(str(self.store_dir))}\n{sync}}}\n"
+        )
         log = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115 (the child owns it)
         self.process = subprocess.Popen(
-            [
-                nats_server_binary(),
-                "--addr",
-                self.host,
-                "--port",
-                str(self.port),
-                "--jetstream",
-                "--store_dir",
-                str(self.store_dir),
-                "--server_name",
-                f"eventbank-{self.port}",
-            ],
+            [nats_server_binary(), "--config", str(config)],
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -24,3 +24,6 @@ REST_FRAMEWORK = {
 # production never sees.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_eventbank.sqlite3")}  # noqa: F405
+
+# A test-only app: a subscriber that records each effect it applies, so tests can count them.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405

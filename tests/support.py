@@ -39,3 +39,30 @@ def wait_for(
     raise AssertionError(
         f"timed out after {timeout}s waiting for {what or condition}: last {last!r}"
     )
+
+
+async def read_stream(url: str, stream: str) -> list[Any]:
+    """Every message in the stream, in stream order (an ephemeral, ack-free consumer)."""
+    from nats.js.api import AckPolicy, ConsumerConfig
+    from nats.js.errors import NotFoundError
+
+    from messaging.connection import connect
+
+    client = await connect(url, name="test-reader", daemon=False)
+    try:
+        js = client.jetstream()
+        try:
+            info = await js.stream_info(stream)
+        except NotFoundError:
+            return []
+        total = info.state.messages
+        consumer = await js.pull_subscribe(
+            ">", stream=stream, config=ConsumerConfig(ack_policy=AckPolicy.NONE)
+        )
+        messages: list[Any] = []
+        while len(messages) < total:
+            messages.extend(await consumer.fetch(min(500, total - len(messages)), timeout=5))
+        await consumer.unsubscribe()
+        return messages
+    finally:
+        await client.close()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import re
 import signal
 
 import pytest
 
 from messaging.embedded import NatsServer
-from tests.support import wait_for
+from tests.support import read_stream, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -81,6 +84,26 @@ def test_the_readme_walk_over_http(start_system) -> None:
     )
 
 
+def test_every_stored_event_reaches_the_stream(start_system) -> None:
+    """The relay runs under run_all: an account opened over HTTP appears on the stream."""
+    system = start_system()
+    system.manage("create_customer", "carol", "--password", "carol-in-wonderland")
+    token = system.token_for("carol", "carol-in-wonderland")
+    opened = system.post("/api/accounts/", {}, token=token, headers={"X-Correlation-ID": "e2e-1"})
+    assert opened.status == 201
+
+    def on_stream() -> list:
+        nats_url = re.search(r"started nats-server at (\S+)", system.log.read_text())
+        assert nats_url
+        return [
+            json.loads(m.data) for m in asyncio.run(read_stream(nats_url.group(1), "EVENTBANK"))
+        ]
+
+    (message,) = wait_for(on_stream, timeout=30, what="account.opened on the stream")
+    assert (message["type"], message["aggregate_id"]) == ("account.opened", opened.body["id"])
+    assert message["correlation_id"] == "e2e-1" and message["source"] == "ledger"
+
+
 def test_a_child_that_dies_is_reported_and_restarted(start_system) -> None:
     system = start_system()
     first = system.child_pid("saga-recovery")
@@ -93,7 +116,7 @@ def test_a_child_that_dies_is_reported_and_restarted(start_system) -> None:
 
 def test_sigterm_stops_every_child(start_system) -> None:
     system = start_system()
-    children = [system.child_pid("web"), system.child_pid("saga-recovery")]
+    children = [system.child_pid(name) for name in ("web", "relay", "saga-recovery")]
     system.process.send_signal(signal.SIGTERM)
     assert system.process.wait(30) == 0
     for pid in children:

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import psycopg
 import pytest
-from eventsourcing.domain import Aggregate, event
 
 from config.container import Container, build_container
 from config.stores import eventstore_env
 from tests.conftest import CONTEXTS
-
-
-class Marker(Aggregate):
-    """A throwaway aggregate: these tests are about where events land, not what they say."""
-
-    @event("Placed")
-    def __init__(self, id: UUID, context: str) -> None:
-        self.context = context
+from tests.testapp.markers import Marker
 
 
 def test_the_three_contexts_write_to_three_separate_stores(container: Container) -> None:
-    markers = {name: Marker(id=uuid4(), context=name) for name in CONTEXTS}
+    markers = {name: Marker(id=uuid4()) for name in CONTEXTS}
     for name, app in container.applications.items():
         app.save(markers[name])
     for name, app in container.applications.items():
@@ -32,8 +24,8 @@ def test_the_three_contexts_write_to_three_separate_stores(container: Container)
 
 def test_stores_are_physically_apart(container: Container, store_urls: dict[str, str]) -> None:
     """SQLite: one file per context. PostgreSQL: one table per context (<context>_events)."""
-    for name, app in container.applications.items():
-        app.save(Marker(id=uuid4(), context=name))
+    for app in container.applications.values():
+        app.save(Marker(id=uuid4()))
     envs = {name: eventstore_env(url) for name, url in store_urls.items()}
     if envs["ledger"]["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
         files = {env["SQLITE_DBNAME"] for env in envs.values()}
@@ -75,8 +67,8 @@ def test_contexts_can_live_in_separate_postgres_databases(
             conn.execute(f'CREATE DATABASE "{db}"')
     built = build_container({c: database_url(postgres_url, db) for c, db in names.items()})
     try:
-        for name, app in built.applications.items():
-            app.save(Marker(id=uuid4(), context=name))
+        for app in built.applications.values():
+            app.save(Marker(id=uuid4()))
             assert len(app.notifications_after(0, 10)) == 1
     finally:
         built.close()

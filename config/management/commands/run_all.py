@@ -1,12 +1,13 @@
 """Start everything `make run` starts, in one process group; Ctrl-C stops it all.
 
-Children: the web server (gunicorn; Django's runserver when DJANGO_DEBUG is on), the saga
-recovery loop, and a local nats-server with JetStream unless NATS_URL names one. Each
-background service is the management command an operator would run on its own.
+Children: the web server (gunicorn; Django's runserver when DJANGO_DEBUG is on), the outbox
+relay, the saga recovery loop, and a local nats-server with JetStream unless NATS_URL names
+one. Each background service is the management command an operator would run on its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
@@ -17,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from config.supervisor import Child, Supervisor
 from messaging.embedded import NatsServer
+from messaging.management.commands.setup_nats import setup_nats
 
 
 def manage(*args: str) -> list[str]:
@@ -41,6 +43,7 @@ def background_services() -> list[Child]:
     every = str(settings.SAGA_RECOVERY_INTERVAL_SECONDS)
     older = str(settings.SAGA_RECOVERY_OLDER_THAN_SECONDS)
     return [
+        Child("relay", manage("relay_events")),
         Child("saga-recovery", manage("recover_sagas", "--every", every, "--older-than", older)),
     ]
 
@@ -66,6 +69,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"[run_all] started nats-server at {nats.url} (store {nats.store_dir})"
             )
+        outcome = asyncio.run(setup_nats(env["NATS_URL"]))
+        self.stdout.write(f"[run_all] stream {settings.NATS_STREAM}: {outcome}")
 
         children = [Child("web", web_server(host, port, workers)), *background_services()]
         supervisor = Supervisor(children, env, say=self.stdout.write)

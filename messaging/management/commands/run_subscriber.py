@@ -1,0 +1,82 @@
+"""Run one subscriber by name on the messaging runtime — the loop `run_projections` and
+`run_compliance` use — optionally replaying from a stream sequence or a time first."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+
+from messaging.connection import connect
+from messaging.handlers import UnknownSubscriber, handler
+from messaging.lifecycle import stop_on_signals
+from messaging.stream import ensure_stream, stream_settings
+from messaging.subscriber import Subscriber
+
+
+async def run_subscribers(
+    names: list[str],
+    url: str,
+    *,
+    once: bool = False,
+    from_sequence: int | None = None,
+    since: datetime | None = None,
+    stop: asyncio.Event | None = None,
+) -> list[Subscriber]:
+    """Run the named subscribers side by side on one connection until stopped (or caught up)."""
+    stop = stop or asyncio.Event()
+    client = await connect(url, name=f"eventbank-{'+'.join(names)}")
+    try:
+        js = client.jetstream()
+        stream = stream_settings()
+        await ensure_stream(js, stream)
+        subscribers = [Subscriber(handler(n), js, stream) for n in names]
+        if from_sequence is not None or since is not None:
+            for subscriber in subscribers:
+                await subscriber.rewind(sequence=from_sequence, since=since)
+        async with asyncio.TaskGroup() as group:
+            for subscriber in subscribers:
+                group.create_task(subscriber.run(stop, once=once))
+        return subscribers
+    finally:
+        await client.drain()
+        await sync_to_async(connections.close_all)()  # the executor thread's, for the ORM
+
+
+class Command(BaseCommand):
+    help = "Run a subscriber by name (--once: apply what is there, then exit)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name")
+        parser.add_argument("--once", action="store_true")
+        start = parser.add_mutually_exclusive_group()
+        start.add_argument("--from-sequence", type=int, help="replay from this stream sequence")
+        start.add_argument("--since", type=datetime.fromisoformat, help="replay from this time")
+
+    def handle(self, *args: Any, name: str, once: bool, **options: Any) -> None:
+        if not settings.NATS_URL:
+            raise CommandError("NATS_URL is not set (run_all sets it for the embedded server)")
+        try:
+            handler(name)
+        except UnknownSubscriber as exc:
+            raise CommandError(str(exc)) from None
+
+        async def main() -> list[Subscriber]:
+            return await run_subscribers(
+                [name],
+                settings.NATS_URL,
+                once=once,
+                from_sequence=options["from_sequence"],
+                since=options["since"],
+                stop=stop_on_signals(),
+            )
+
+        for subscriber in asyncio.run(main()):
+            if options["verbosity"] >= 1 and once:
+                stats = subscriber.stats
+                self.stdout.write(f"{name}: applied {stats.applied}, parked {stats.dead_letters}")

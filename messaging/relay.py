@@ -1,0 +1,198 @@
+"""The outbox relay: every stored event, in its source's order, onto JetStream, exactly once.
+
+The event store *is* the outbox: nothing is written twice and no publish happens inside a
+business transaction. For each source (a context's notification log) the relay reads after its
+stored position, publishes a window of events concurrently — each with
+``Nats-Msg-Id = <source>:<notification id>`` so JetStream drops what it already holds — and
+stores the new position only after every publish in the window was acknowledged. Killed at any
+moment, it re-sends at most one window, which JetStream deduplicates.
+
+Order: one connection carries a window's publishes in order and the server stores them in the
+order they arrive, so a window lands as a prefix of what was sent; a failed window is re-sent
+from its start. The relay checks the acknowledged sequences rise with the notification ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from eventsourcing.persistence import Notification
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+
+from kernel.application import EventSourcedApplication
+from kernel.events import envelope
+from messaging.lifecycle import sleep_unless
+from messaging.stream import StreamSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    subject: str
+    msg_id: str
+    payload: bytes
+    position: int
+
+
+def encode(
+    app: EventSourcedApplication, notification: Notification, stream: StreamSettings
+) -> OutboundMessage:
+    """One stored event as the message the relay publishes."""
+    message = envelope(app.decode(notification), catalogue=app.catalogue, position=notification.id)
+    return OutboundMessage(
+        subject=stream.subject(message["type"]),
+        msg_id=f"{app.catalogue.source}:{notification.id}",
+        payload=json.dumps(message, separators=(",", ":")).encode(),
+        position=notification.id,
+    )
+
+
+class PositionStore(Protocol):
+    """Where a relay keeps its cursor (``messaging.positions.RelayPositions`` in Django)."""
+
+    async def load(self, source: str) -> int: ...
+
+    async def save(self, source: str, position: int) -> None: ...
+
+
+class RelayStopped(Exception):
+    """Stopped while a window was unacknowledged: it will be re-sent at the next start."""
+
+
+@dataclass
+class RelayStats:
+    published: int = 0
+    windows: int = 0
+    retries: int = 0
+
+
+class Relay:
+    """Publishes one source's log. ``run`` until stopped; ``catch_up`` once and return."""
+
+    def __init__(
+        self,
+        app: EventSourcedApplication,
+        js: JetStreamContext,
+        stream: StreamSettings,
+        positions: PositionStore,
+        *,
+        window: int = 256,
+        page: int = 2048,
+        publish_timeout: float = 5.0,
+        idle_wait: float = 0.02,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.app = app
+        self.source = app.catalogue.source
+        self.js = js
+        self.stream = stream
+        self.positions = positions
+        self.window = window
+        self.page = page
+        self.publish_timeout = publish_timeout
+        self.idle_wait = idle_wait
+        self.max_backoff = max_backoff
+        self.stats = RelayStats()
+
+    async def run(
+        self, stop: asyncio.Event, lock_held: Callable[[], Awaitable[bool]] | None = None
+    ) -> None:
+        """Relay until ``stop`` is set: poll briefly when idle, never wait when behind."""
+        position = await self.positions.load(self.source)
+        backoff = 0.1
+        while not stop.is_set():
+            if lock_held is not None and not await lock_held():
+                logger.warning("relay %s: lost its lock; stopping", self.source)
+                return
+            try:
+                notifications = await asyncio.to_thread(
+                    self.app.notifications_after, position, self.page
+                )
+            except Exception as exc:  # the store is down: wait, then read the same page again
+                logger.warning(
+                    "relay %s: cannot read the event store (%s); retrying", self.source, exc
+                )
+                await sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            backoff = 0.1
+            if not notifications:
+                await sleep_unless(stop, self.idle_wait)
+                continue
+            position = await self.publish_page(notifications, stop)
+
+    async def catch_up(self, stop: asyncio.Event | None = None) -> int:
+        """Publish everything stored now, then return the position reached (``--once``)."""
+        stop = stop or asyncio.Event()
+        position = await self.positions.load(self.source)
+        target = await asyncio.to_thread(self.app.max_position)
+        while position < target and not stop.is_set():
+            notifications = await asyncio.to_thread(
+                self.app.notifications_after, position, self.page
+            )
+            if not notifications:
+                break
+            position = await self.publish_page(notifications, stop)
+        return position
+
+    async def _read_after(self, position: int) -> Sequence[Notification]:
+        return await asyncio.to_thread(self.app.notifications_after, position, self.page)
+
+    async def publish_page(self, notifications: Sequence[Notification], stop: asyncio.Event) -> int:
+        position = notifications[0].id - 1
+        for start in range(0, len(notifications), self.window):
+            window = [
+                encode(self.app, n, self.stream) for n in notifications[start : start + self.window]
+            ]
+            await self.publish_window(window, stop)
+            position = window[-1].position
+            await self.positions.save(self.source, position)
+        return position
+
+    async def publish_window(self, window: Sequence[OutboundMessage], stop: asyncio.Event) -> None:
+        """Publish until every message in the window is acknowledged (or the relay is stopped)."""
+        backoff = 0.1
+        while True:
+            results = await asyncio.gather(
+                *(self._publish(m) for m in window), return_exceptions=True
+            )
+            failures = [r for r in results if isinstance(r, BaseException)]
+            if not failures:
+                acks = [r for r in results if isinstance(r, PubAck)]
+                self._check_order(window, acks)
+                self.stats.published += sum(1 for a in acks if not a.duplicate)
+                self.stats.windows += 1
+                return
+            self.stats.retries += 1
+            logger.warning(
+                "relay %s: %d of %d publishes failed (%s); re-sending the window from %s",
+                self.source, len(failures), len(window), failures[0], window[0].msg_id,
+            )  # fmt: skip
+            if stop.is_set():
+                raise RelayStopped(window[0].msg_id)
+            await sleep_unless(stop, backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+
+    async def _publish(self, message: OutboundMessage) -> PubAck:
+        return await self.js.publish(
+            message.subject,
+            message.payload,
+            timeout=self.publish_timeout,
+            headers={"Nats-Msg-Id": message.msg_id},
+        )
+
+    def _check_order(self, window: Sequence[OutboundMessage], acks: Sequence[PubAck]) -> None:
+        sequences = [a.seq for a in acks]
+        if any(later <= earlier for earlier, later in itertools.pairwise(sequences)):
+            logger.error(
+                "relay %s: stream sequences do not rise with positions %s..%s: %s",
+                self.source, window[0].position, window[-1].position, sequences,
+            )  # fmt: skip

@@ -1,0 +1,296 @@
+"""The one consumer loop every subscriber uses: batches in, one transaction out, exactly once.
+
+A subscriber's position is the stream sequence it last applied, kept in its own database and
+written *in the same transaction* as the batch's effects. It reads through an ephemeral pull
+consumer with no acknowledgements that starts right after that position, and it makes a new one
+whenever it (re)starts or the server forgets the old one. So there is no redelivery to reorder
+(the trap DESIGN.md records: a durable consumer's redeliveries overtaking a watermark lost a
+batch) and no ack to lose: a kill before the commit replays the batch, after it resumes past it.
+
+A batch that fails is retried one message at a time; a message that keeps failing, or cannot
+be decoded at all, is parked in ``DeadLetter`` — in the same transaction that moves the position
+past it — and the subscriber goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import nats.errors
+import nats.js.errors
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from kernel.correlation import Correlation, correlation_scope
+from messaging.lifecycle import sleep_unless
+from messaging.models import DeadLetter, SubscriberPosition
+from messaging.stream import StreamSettings
+
+logger = logging.getLogger(__name__)
+
+FETCH_TIMEOUTS = (nats.errors.TimeoutError, asyncio.TimeoutError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message as a handler sees it: its stream sequence, subject, and envelope."""
+
+    sequence: int
+    subject: str
+    event: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.event["type"])
+
+    def caused(self) -> AbstractContextManager[Correlation]:
+        """A correlation scope for what a handler stores because of this event."""
+        return correlation_scope(
+            self.event.get("correlation_id"), causation_id=self.event.get("id")
+        )
+
+
+class Handler(Protocol):
+    """What a subscriber does with what it receives. ``apply`` runs inside the transaction that
+    also moves the position; it raises to refuse, and must do nothing outside that transaction
+    that a replay would repeat."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def event_types(self) -> Sequence[str]:
+        """Event type patterns relative to the prefix: "account.>", "transfer.completed"."""
+        ...
+
+    def apply(self, deliveries: Sequence[Delivery]) -> None: ...
+
+
+class UndecodableMessage(ValueError):
+    """A message that is not an eventbank envelope."""
+
+
+def decode(msg: Msg) -> Delivery:
+    return decode_payload(msg.data, sequence=msg.metadata.sequence.stream, subject=msg.subject)
+
+
+def decode_payload(data: bytes, *, sequence: int, subject: str) -> Delivery:
+    try:
+        event = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UndecodableMessage(f"not JSON: {exc}") from None
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str) or "data" not in event:
+        raise UndecodableMessage("not an eventbank envelope (no type or data)")
+    return Delivery(sequence=sequence, subject=subject, event=event)
+
+
+@dataclass
+class SubscriberStats:
+    applied: int = 0
+    batches: int = 0
+    dead_letters: int = 0
+    resubscribes: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+class Subscriber:
+    def __init__(
+        self,
+        handler: Handler,
+        js: JetStreamContext,
+        stream: StreamSettings,
+        *,
+        batch: int = 500,
+        fetch_timeout: float = 1.0,
+        max_attempts: int = 3,
+    ) -> None:
+        self.handler = handler
+        self.js = js
+        self.stream = stream
+        self.batch = batch
+        self.fetch_timeout = fetch_timeout
+        self.max_attempts = max_attempts
+        self.stats = SubscriberStats()
+        self._subscription: Any = None
+
+    @property
+    def subjects(self) -> list[str]:
+        return [self.stream.subject(t) for t in self.handler.event_types]
+
+    async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
+        """Consume from the stored position until ``stop`` is set — or, with ``once``, until
+        nothing is left."""
+        try:
+            await self._consume(stop, once)
+        finally:
+            # Unsubscribe before the connection drains: a drain after a timed-out fetch stalls
+            # for 30 s otherwise (DESIGN.md).
+            await self._drop()
+
+    async def _consume(self, stop: asyncio.Event, once: bool) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                if self._subscription is None:
+                    self._subscription = await self._subscribe()
+                messages = await self._subscription.fetch(self.batch, timeout=self.fetch_timeout)
+            except FETCH_TIMEOUTS:
+                if once and await self._caught_up():
+                    return
+                continue
+            except (nats.errors.Error, nats.js.errors.Error) as exc:
+                # The server restarted or forgot our consumer: start again from our position.
+                logger.warning("subscriber %s: %s; subscribing again", self.handler.name, exc)
+                await self._drop()
+                await sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            backoff = 0.2
+            await sync_to_async(self.apply_batch)(messages)
+
+    async def _subscribe(self, **start: Any) -> JetStreamContext.PullSubscription:
+        """An ephemeral, ack-free consumer from just after the stored position (or ``start``)."""
+        if not start:
+            sequence = await sync_to_async(self.position)() + 1
+            start = {"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": sequence}
+        config = ConsumerConfig(
+            ack_policy=AckPolicy.NONE,
+            filter_subjects=self.subjects,
+            inactive_threshold=60.0,
+            mem_storage=True,
+            **start,
+        )
+        self.stats.resubscribes += 1
+        return await self.js.pull_subscribe(
+            self.subjects[0], stream=self.stream.name, config=config
+        )
+
+    async def _drop(self, subscription: Any = None) -> None:
+        """Unsubscribe ``subscription``, or this subscriber's own one."""
+        if subscription is None:
+            subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            try:
+                await subscription.unsubscribe()
+            except Exception as exc:  # the connection may be gone already; nothing to clean
+                logger.debug("subscriber %s: unsubscribe failed: %s", self.handler.name, exc)
+
+    async def _caught_up(self) -> bool:
+        assert self._subscription is not None
+        info = await self._subscription.consumer_info()
+        return int(info.num_pending or 0) == 0
+
+    # --- Replay ---------------------------------------------------------------------------
+
+    async def rewind(self, *, sequence: int | None = None, since: datetime | None = None) -> int:
+        """Move the position so the next ``run`` replays from a stream sequence or a time (for
+        rebuilds: the caller resets what the handler built). Returns the new position."""
+        if since is not None:
+            sequence = await self._first_sequence_since(since)
+        target = max((sequence or 1) - 1, 0)
+        await sync_to_async(self._set_position)(target)
+        return target
+
+    async def _first_sequence_since(self, since: datetime) -> int:
+        probe = await self._subscribe(
+            deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since
+        )
+        try:
+            first = await probe.fetch(1, timeout=self.fetch_timeout)
+            return int(first[0].metadata.sequence.stream)
+        except FETCH_TIMEOUTS:  # nothing since then: start after the last message
+            info = await self.js.stream_info(self.stream.name)
+            return int(info.state.last_seq) + 1
+        finally:
+            await self._drop(probe)
+
+    def _set_position(self, sequence: int) -> None:
+        SubscriberPosition.objects.update_or_create(
+            name=self.handler.name, defaults={"stream_sequence": sequence}
+        )
+
+    # --- Applying, in one transaction with the position ------------------------------------
+
+    def position(self) -> int:
+        row = SubscriberPosition.objects.filter(name=self.handler.name).first()
+        return row.stream_sequence if row else 0
+
+    def apply_batch(self, messages: Sequence[Msg]) -> None:
+        """Apply a batch and move the position past it, in one transaction; fall back to one
+        message at a time when the batch as a whole is refused."""
+        if not messages:
+            return
+        try:
+            self._commit(messages)
+        except Exception as exc:  # the handler refused the batch: find the message that fails
+            logger.warning(
+                "subscriber %s: batch failed (%s); retrying one by one", self.handler.name, exc
+            )
+            for message in messages:
+                self._apply_one(message)
+        self.stats.batches += 1
+
+    def _commit(self, messages: Sequence[Msg], dead: tuple[Msg, str, int] | None = None) -> None:
+        with transaction.atomic():
+            position, _ = SubscriberPosition.objects.select_for_update().get_or_create(
+                name=self.handler.name
+            )
+            fresh = [m for m in messages if m.metadata.sequence.stream > position.stream_sequence]
+            if not fresh:
+                return  # another instance applied these already
+            deliveries = []
+            for message in fresh:
+                if dead is not None and message is dead[0]:
+                    continue
+                try:
+                    deliveries.append(decode(message))
+                except UndecodableMessage as exc:
+                    self._park(message, str(exc), attempts=1)
+            if deliveries:
+                self.handler.apply(deliveries)
+            if dead is not None:
+                self._park(*dead)
+            position.stream_sequence = fresh[-1].metadata.sequence.stream
+            position.save(update_fields=["stream_sequence", "updated_at"])
+        self.stats.applied += len(deliveries)
+
+    def _apply_one(self, message: Msg) -> None:
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                self._commit([message])
+                return
+            except Exception as exc:  # a handler may fail in any way; count it, then park it
+                error = f"{type(exc).__name__}: {exc}"
+                if attempt < self.max_attempts:
+                    time.sleep(0.05 * attempt)
+        logger.error(
+            "subscriber %s: parking #%s: %s",
+            self.handler.name,
+            message.metadata.sequence.stream,
+            error,
+        )
+        self._commit([message], dead=(message, error, self.max_attempts))
+
+    def _park(self, message: Msg, error: str, attempts: int) -> None:
+        DeadLetter.objects.update_or_create(
+            subscriber=self.handler.name,
+            stream_sequence=message.metadata.sequence.stream,
+            defaults={
+                "subject": message.subject,
+                "payload": message.data.decode("utf-8", errors="replace"),
+                "error": error[:2000],
+                "attempts": attempts,
+            },
+        )
+        self.stats.dead_letters += 1

@@ -1,0 +1,166 @@
+"""The subscriber runtime: every event's effect applied exactly once — across kills at random
+points — poison and foreign messages parked in dead letters, and replays from a point."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import signal
+import time
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from messaging.connection import connect
+from messaging.dead_letters import retry, unresolved
+from messaging.handlers import handler
+from messaging.management.commands.run_subscriber import run_subscribers
+from messaging.models import DeadLetter, SubscriberPosition
+from messaging.stream import ensure_stream, stream_settings
+from tests.integration.conftest import Bus, Commands
+from tests.testapp.handlers import EffectRecorder
+from tests.testapp.models import Effect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+NAME = EffectRecorder.name
+
+
+def envelope(n: int, **data: object) -> dict[str, object]:
+    return {
+        "id": str(uuid4()),
+        "type": "thing.happened",
+        "source": "test",
+        "aggregate_id": str(uuid4()),
+        "aggregate_version": 1,
+        "position": n,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "correlation_id": str(uuid4()),
+        "causation_id": None,
+        "data": {"n": n, **data},
+    }
+
+
+def publish(bus: Bus, payloads: list[bytes], subject: str = "thing.happened") -> None:
+    async def go() -> None:
+        client = await connect(bus.url, name="test-publisher", daemon=False)
+        js = client.jetstream()
+        await ensure_stream(js, stream_settings())
+        for start in range(0, len(payloads), 256):
+            await asyncio.gather(
+                *(js.publish(f"{bus.prefix}.{subject}", p) for p in payloads[start : start + 256])
+            )
+        await client.close()
+
+    asyncio.run(go())
+
+
+def publish_events(bus: Bus, count: int, **data: object) -> list[dict[str, object]]:
+    events = [envelope(n, **data) for n in range(count)]
+    publish(bus, [json.dumps(e).encode() for e in events])
+    return events
+
+
+def consume_once(bus: Bus, **kwargs: Any) -> None:
+    asyncio.run(run_subscribers([NAME], bus.url, once=True, **kwargs))
+
+
+def test_every_event_is_applied_once_in_batches(bus: Bus) -> None:
+    events = publish_events(bus, 1200)
+    consume_once(bus)
+    assert list(Effect.objects.order_by("sequence").values_list("event_id", flat=True)) == [
+        e["id"] for e in events
+    ]
+    assert SubscriberPosition.objects.get(name=NAME).stream_sequence == 1200
+    consume_once(bus)  # nothing new: nothing applied again
+    assert Effect.objects.count() == 1200
+
+
+def test_a_subscriber_killed_at_random_points_ten_times_applies_each_event_once(
+    bus: Bus, commands: Commands, tmp_path
+) -> None:
+    rng = random.Random(1124)
+    events = publish_events(bus, 20_000)
+    applied_at_each_kill = []
+    for _ in range(10):
+        subscriber = commands.start("run_subscriber", NAME, log=tmp_path / "subscriber.log")
+        time.sleep(rng.uniform(0.5, 2.0))
+        subscriber.send_signal(signal.SIGKILL)
+        subscriber.wait()
+        applied_at_each_kill.append(Effect.objects.count())
+    assert any(0 < n < len(events) for n in applied_at_each_kill), "no kill landed mid-stream"
+    commands.run("run_subscriber", NAME, "--once")
+    applied = list(Effect.objects.values_list("event_id", flat=True))
+    assert len(applied) == len(set(applied)) == len(events), "an effect was doubled or lost"
+
+
+def test_a_poison_message_is_parked_and_the_subscriber_goes_on(bus: Bus) -> None:
+    publish_events(bus, 5)
+    (poison,) = publish_events(bus, 1, poison=True)
+    publish_events(bus, 5)
+    consume_once(bus)
+    assert Effect.objects.count() == 10
+    letter = DeadLetter.objects.get()
+    assert (letter.subscriber, letter.stream_sequence, letter.attempts) == (NAME, 6, 3)
+    assert json.loads(letter.payload)["id"] == poison["id"] and "Poison" in letter.error
+    assert SubscriberPosition.objects.get(name=NAME).stream_sequence == 11
+
+
+def test_a_malformed_or_foreign_message_is_parked_not_fatal(bus: Bus) -> None:
+    publish(bus, [b"not json at all", b'{"no": "envelope"}'], subject="foreign.thing")
+    publish_events(bus, 3)
+    consume_once(bus)
+    assert Effect.objects.count() == 3
+    assert sorted(DeadLetter.objects.values_list("stream_sequence", "attempts")) == [(1, 1), (2, 1)]
+
+
+def test_retrying_a_dead_letter_applies_it_once_its_cause_is_fixed(
+    bus: Bus, monkeypatch, commands: Commands
+) -> None:
+    publish_events(bus, 1, poison=True)
+    consume_once(bus)
+    assert [o.resolved for o in retry(unresolved())] == [False]  # still poison
+    assert DeadLetter.objects.get().attempts == 4
+
+    def cured(self: EffectRecorder, deliveries: list) -> None:
+        (d,) = deliveries
+        Effect.objects.create(
+            subscriber=NAME, event_id=d.event["id"], sequence=d.sequence, type=d.type
+        )
+
+    monkeypatch.setattr(EffectRecorder, "apply", cured)
+    assert [o.resolved for o in retry(unresolved())] == [True]
+    assert Effect.objects.count() == 1 and not list(unresolved())
+
+
+def test_retry_dead_letters_command_reports_what_still_fails(bus: Bus, commands: Commands) -> None:
+    publish(bus, [b"garbage"], subject="foreign.thing")
+    consume_once(bus)
+    run = commands.run("retry_dead_letters", "--id", str(DeadLetter.objects.get().pk), check=False)
+    assert run.returncode != 0 and "still failing" in run.stdout
+    assert DeadLetter.objects.get().attempts == 2
+
+
+def test_replay_from_a_sequence_or_a_time(bus: Bus) -> None:
+    publish_events(bus, 10)
+    time.sleep(0.05)
+    middle = datetime.now(UTC)
+    time.sleep(0.05)
+    publish_events(bus, 10)
+    consume_once(bus)
+    assert Effect.objects.count() == 20
+
+    Effect.objects.all().delete()  # what a rebuild does before it replays
+    consume_once(bus, from_sequence=15)
+    assert sorted(Effect.objects.values_list("sequence", flat=True)) == list(range(15, 21))
+
+    Effect.objects.all().delete()
+    consume_once(bus, since=middle)
+    assert sorted(Effect.objects.values_list("sequence", flat=True)) == list(range(11, 21))
+
+
+def test_an_unknown_subscriber_name_lists_the_known_ones() -> None:
+    with pytest.raises(LookupError, match="test:effects"):
+        handler("nope")
