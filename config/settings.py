@@ -148,6 +148,10 @@ SAGA_DEADLINE_SECONDS = int(os.environ.get("EVENTBANK_SAGA_DEADLINE_SECONDS", "6
 SAGA_RECOVERY_INTERVAL_SECONDS = float(os.environ.get("EVENTBANK_SAGA_RECOVERY_INTERVAL", "10"))
 SAGA_RECOVERY_OLDER_THAN_SECONDS = float(os.environ.get("EVENTBANK_SAGA_RECOVERY_OLDER_THAN", "30"))
 
+# --- Read models ---------------------------------------------------------------------------
+
+READ_YOUR_WRITES_TIMEOUT_SECONDS = float(os.environ.get("EVENTBANK_READ_YOUR_WRITES_TIMEOUT", "5"))
+
 # --- Money ---------------------------------------------------------------------------------
 
 DEFAULT_CURRENCY = "EUR"

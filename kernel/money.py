@@ -38,6 +38,12 @@ def parse_amount(value: object, *, max_cents: int = DEFAULT_MAX_CENTS) -> int:
     return cents
 
 
+def cents_from_text(text: str) -> int:
+    """ "12.50" -> 1250, "-0.05" -> -5: the exact inverse of ``format_cents`` (for trusted text,
+    such as the amounts in published events; ``parse_amount`` is for input)."""
+    return int(Decimal(text) * CENTS_PER_UNIT)
+
+
 def format_cents(cents: int) -> str:
     """1250 -> "12.50"; -5 -> "-0.05". Exact: integer arithmetic only."""
     sign = "-" if cents < 0 else ""

@@ -20,14 +20,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.consistency import require_position
 from api.errors import ApiError
 from api.idempotency import run_idempotently
+from api.pagination import Pagination
 from api.serializers import AmountField, InputSerializer, PositionField
 from config.container import get_container
 from kernel.events import envelope
 from ledger.application import LedgerApplication
 from ledger.domain import Account, AccountNotFound, TransferNotFound
 from ledger.saga import Transfer
+from projections.selectors import ACCOUNT_ORDERINGS, account_list
 from sagas.engine import SagaStatus
 
 
@@ -60,6 +63,39 @@ def account_body(account: Account, position: int | None = None) -> dict[str, Any
 
 
 class AccountsApi(APIView):
+    class AccountFilters(serializers.Serializer):
+        status = serializers.ChoiceField(["open", "frozen", "closed"], required=False)
+        currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
+        owner = serializers.CharField(required=False, help_text="Staff only.")
+        ordering = serializers.ChoiceField(sorted(ACCOUNT_ORDERINGS), required=False)
+        min_position = serializers.IntegerField(
+            required=False, min_value=0, help_text="Wait until the ledger position is applied."
+        )
+
+    class AccountListOutput(serializers.Serializer):
+        id = serializers.UUIDField()
+        owner = serializers.CharField()
+        currency = serializers.CharField()
+        balance = AmountField()
+        status = serializers.CharField()
+        version = serializers.IntegerField()
+        updated_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="list_accounts",
+        parameters=[AccountFilters],
+        responses={200: AccountListOutput(many=True)},
+        description="From the accounts projection (eventually consistent; see min_position).",
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.AccountFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        require_position(request, "accounts", source="ledger")
+        accounts = account_list(user=request.user, filters=filters.validated_data)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(accounts, request, view=self)
+        return paginator.get_paginated_response(self.AccountListOutput(page, many=True).data)
+
     class OpenAccountInput(InputSerializer):
         currency = serializers.RegexField(
             r"^[A-Z]{3}$", required=False, help_text="ISO 4217 code; EUR when omitted."

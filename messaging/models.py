@@ -22,10 +22,16 @@ class SubscriberPosition(models.Model):
 
     name = models.CharField(max_length=64, primary_key=True)
     stream_sequence = models.BigIntegerField(default=0)
+    # The highest position applied from each source's log, e.g. {"ledger": 42}: what a read
+    # with ?min_position= compares against (positions are per source; see DESIGN.md).
+    source_positions = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"{self.name}@{self.stream_sequence}"
+
+    def caught_up_to(self, source: str) -> int:
+        return int(self.source_positions.get(source, 0))
 
 
 class DeadLetter(models.Model):

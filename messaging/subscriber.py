@@ -34,7 +34,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from kernel.correlation import Correlation, correlation_scope
 from messaging.lifecycle import sleep_unless
-from messaging.models import DeadLetter, SubscriberPosition
+from messaging.models import DeadLetter, RelayPosition, SubscriberPosition
 from messaging.stream import StreamSettings
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,21 @@ class UndecodableMessage(ValueError):
     """A message that is not an eventbank envelope."""
 
 
+def advanced(source_positions: dict[str, int], deliveries: Sequence[Delivery]) -> dict[str, int]:
+    """The per-source positions after these deliveries (each source's log arrives in order)."""
+    result = dict(source_positions)
+    for d in deliveries:
+        source, position = d.event.get("source"), d.event.get("position")
+        if isinstance(source, str) and isinstance(position, int):
+            result[source] = max(result.get(source, 0), position)
+    return result
+
+
+def relayed_positions() -> dict[str, int]:
+    """How far the relay has published each source (its positions are stored after the acks)."""
+    return dict(RelayPosition.objects.values_list("source", "position"))
+
+
 def decode(msg: Msg) -> Delivery:
     return decode_payload(msg.data, sequence=msg.metadata.sequence.stream, subject=msg.subject)
 
@@ -112,7 +127,7 @@ class Subscriber:
         stream: StreamSettings,
         *,
         batch: int = 500,
-        fetch_timeout: float = 1.0,
+        fetch_timeout: float = 0.5,
         max_attempts: int = 3,
     ) -> None:
         self.handler = handler
@@ -146,7 +161,7 @@ class Subscriber:
                     self._subscription = await self._subscribe()
                 messages = await self._subscription.fetch(self.batch, timeout=self.fetch_timeout)
             except FETCH_TIMEOUTS:
-                if once and await self._caught_up():
+                if await self._caught_up() and once:
                     return
                 continue
             except (nats.errors.Error, nats.js.errors.Error) as exc:
@@ -187,9 +202,17 @@ class Subscriber:
                 logger.debug("subscriber %s: unsubscribe failed: %s", self.handler.name, exc)
 
     async def _caught_up(self) -> bool:
+        """Whether everything on the stream for us is applied. If so, we have also reached
+        every source position the relay had published before we looked: record them, so a
+        read can wait for a position even when its event is one we filter out."""
         assert self._subscription is not None
+        published = await sync_to_async(relayed_positions)()
         info = await self._subscription.consumer_info()
-        return int(info.num_pending or 0) == 0
+        applied = await sync_to_async(self.position)()
+        if int(info.num_pending or 0) or int(info.delivered.stream_seq or 0) > applied:
+            return False  # more to come, or delivered and not yet applied
+        await sync_to_async(self._reached)(published)
+        return True
 
     # --- Replay ---------------------------------------------------------------------------
 
@@ -214,6 +237,19 @@ class Subscriber:
             return int(info.state.last_seq) + 1
         finally:
             await self._drop(probe)
+
+    def _reached(self, source_positions: dict[str, int]) -> None:
+        with transaction.atomic():
+            row, _ = SubscriberPosition.objects.select_for_update().get_or_create(
+                name=self.handler.name
+            )
+            merged = {
+                source: max(row.caught_up_to(source), position)
+                for source, position in {**row.source_positions, **source_positions}.items()
+            }
+            if merged != row.source_positions:
+                row.source_positions = merged
+                row.save(update_fields=["source_positions", "updated_at"])
 
     def _set_position(self, sequence: int) -> None:
         SubscriberPosition.objects.update_or_create(
@@ -262,7 +298,8 @@ class Subscriber:
             if dead is not None:
                 self._park(*dead)
             position.stream_sequence = fresh[-1].metadata.sequence.stream
-            position.save(update_fields=["stream_sequence", "updated_at"])
+            position.source_positions = advanced(position.source_positions, deliveries)
+            position.save(update_fields=["stream_sequence", "source_positions", "updated_at"])
         self.stats.applied += len(deliveries)
 
     def _apply_one(self, message: Msg) -> None:

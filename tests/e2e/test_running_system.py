@@ -83,6 +83,12 @@ def test_the_readme_walk_over_http(start_system) -> None:
         system.get(f"/api/accounts/{savings.body['id']}/", token=alice).body["balance"] == "25.00"
     )
 
+    # The list comes from the projection: read-your-writes with the transfer's position.
+    listed = system.get(f"/api/accounts/?min_position={transfer.body['position']}", token=alice)
+    assert listed.status == 200, listed.body
+    balances = {a["id"]: a["balance"] for a in listed.body["results"]}
+    assert balances == {checking.body["id"]: "75.00", savings.body["id"]: "25.00"}
+
 
 def test_every_stored_event_reaches_the_stream(start_system) -> None:
     """The relay runs under run_all: an account opened over HTTP appears on the stream."""
@@ -116,7 +122,7 @@ def test_a_child_that_dies_is_reported_and_restarted(start_system) -> None:
 
 def test_sigterm_stops_every_child(start_system) -> None:
     system = start_system()
-    children = [system.child_pid(name) for name in ("web", "relay", "saga-recovery")]
+    children = [system.child_pid(n) for n in ("web", "relay", "projections", "saga-recovery")]
     system.process.send_signal(signal.SIGTERM)
     assert system.process.wait(30) == 0
     for pid in children:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kernel.money import InvalidAmount, format_cents, parse_amount
+from kernel.money import InvalidAmount, cents_from_text, format_cents, parse_amount
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,8 @@ def test_formats_cents_as_two_decimals(cents: int, text: str) -> None:
 @given(st.integers(min_value=1, max_value=10**14))
 def test_format_then_parse_is_the_identity(cents: int) -> None:
     assert parse_amount(format_cents(cents), max_cents=10**14) == cents
+
+
+@given(st.integers(min_value=-(10**14), max_value=10**14))
+def test_cents_from_text_inverts_format_cents(cents: int) -> None:
+    assert cents_from_text(format_cents(cents)) == cents

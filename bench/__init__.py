@@ -1,0 +1,1 @@
+"""Benchmarks: programs that print figures beside anchors measured in the same run."""

@@ -1,0 +1,155 @@
+"""Messaging throughput beside its anchors, measured in one run on one private nats-server.
+
+    relay       events/s from an event store to JetStream (the outbox relay, --once)
+    raw publish the same payloads, same windows of concurrent publishes, straight from nats-py
+    subscriber  events/s through the subscriber runtime (a handler that does nothing, so this
+                is the runtime's own ceiling: fetch, decode, one transaction per batch)
+    raw fetch   the same messages through a bare fetch(500) loop
+
+Run: .venv/bin/python -m bench.messaging [--events N]   (DATABASE_URL picks PostgreSQL)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from uuid import uuid4
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("EVENTBANK_DATA_DIR", tempfile.mkdtemp(prefix="eventbank-bench-"))
+os.environ.setdefault("EVENTBANK_BEHIND_TLS", "0")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from nats.js.api import AckPolicy, ConsumerConfig  # noqa: E402
+
+from config.container import build_container  # noqa: E402
+from ledger.domain import Account  # noqa: E402
+from messaging.connection import connect  # noqa: E402
+from messaging.embedded import NatsServer  # noqa: E402
+from messaging.handlers import register  # noqa: E402
+from messaging.management.commands.relay_events import relay_events  # noqa: E402
+from messaging.management.commands.run_subscriber import run_subscribers  # noqa: E402
+from messaging.relay import encode  # noqa: E402
+from messaging.stream import StreamSettings, ensure_stream  # noqa: E402
+from messaging.subscriber import Delivery  # noqa: E402
+
+
+class CountingHandler:
+    name = "bench:count"
+    event_types = (">",)
+    seen = 0
+
+    def apply(self, deliveries: Sequence[Delivery]) -> None:
+        CountingHandler.seen += len(deliveries)
+
+
+def fill_store(container, events: int) -> None:  # type: ignore[no-untyped-def]
+    """``events`` ledger events: accounts opened and deposited into, saved in batches."""
+    per_account = 10
+    batch = []
+    for _ in range(events // (per_account + 1)):
+        account = Account(id=uuid4(), owner="bench", currency="EUR")
+        for _ in range(per_account):
+            account.deposit(100, str(uuid4()))
+        batch.append(account)
+        if len(batch) == 50:
+            container.ledger.save(*batch)
+            batch = []
+    if batch:
+        container.ledger.save(*batch)
+
+
+async def raw_publish(
+    url: str, stream: StreamSettings, payloads: list[tuple[str, bytes]], window: int
+) -> float:
+    client = await connect(url, name="bench-raw", daemon=False)
+    js = client.jetstream()
+    await ensure_stream(js, stream)
+    started = time.perf_counter()
+    for start in range(0, len(payloads), window):
+        chunk = payloads[start : start + window]
+        await asyncio.gather(*(js.publish(subject, data, timeout=10) for subject, data in chunk))
+    elapsed = time.perf_counter() - started
+    await client.close()
+    return elapsed
+
+
+async def raw_fetch(url: str, stream: StreamSettings, count: int) -> float:
+    client = await connect(url, name="bench-fetch", daemon=False)
+    js = client.jetstream()
+    sub = await js.pull_subscribe(
+        stream.subjects[0], stream=stream.name, config=ConsumerConfig(ack_policy=AckPolicy.NONE)
+    )
+    started = time.perf_counter()
+    seen = 0
+    while seen < count:
+        seen += len(await sub.fetch(500, timeout=5))
+    elapsed = time.perf_counter() - started
+    await sub.unsubscribe()
+    await client.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    data = Path(settings.DATA_DIR)
+    container = build_container(settings.EVENT_STORE_URLS)
+    register(CountingHandler.name, CountingHandler)
+    with NatsServer(data / "nats-bench") as server:
+        settings.NATS_URL = server.url
+        fill_store(container, args.events)
+        events = container.ledger.max_position()
+
+        started = time.perf_counter()
+        asyncio.run(relay_events(container, server.url, once=True, stop=asyncio.Event()))
+        relay_seconds = time.perf_counter() - started
+
+        raw_stream = StreamSettings(name="RAW", prefix="raw")
+        payloads = []
+        after = 0
+        while page := container.ledger.notifications_after(after, 5000):
+            for n in page:
+                message = encode(container.ledger, n, raw_stream)
+                payloads.append((message.subject, message.payload))
+            after = page[-1].id
+        raw_seconds = asyncio.run(raw_publish(server.url, raw_stream, payloads, window=256))
+
+        started = time.perf_counter()
+        asyncio.run(run_subscribers([CountingHandler.name], server.url, once=True))
+        subscriber_seconds = time.perf_counter() - started
+        fetch_seconds = asyncio.run(raw_fetch(server.url, raw_stream, len(payloads)))
+    container.close()
+
+    store = "PostgreSQL" if "postgres" in settings.EVENT_STORE_URLS["ledger"] else "SQLite"
+    rows = [
+        ("relay", events / relay_seconds, "raw publish", len(payloads) / raw_seconds),
+        (
+            "subscriber",
+            CountingHandler.seen / subscriber_seconds,
+            "raw fetch",
+            len(payloads) / fetch_seconds,
+        ),
+    ]
+    print(f"{events} events, {store} store, nats-server with sync_interval: always")
+    print(f"{'figure':<12}{'events/s':>10}   {'anchor':<12}{'msg/s':>10}   ratio")
+    for name, value, anchor, anchor_value in rows:
+        ratio = value / anchor_value
+        print(f"{name:<12}{value:>10,.0f}   {anchor:<12}{anchor_value:>10,.0f}   {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Read models. Written only by their projectors; derived, so they can always be rebuilt.
+
+Each row records the aggregate version it reflects: a projector applies an event only to a row
+that is behind it, so replaying history over existing rows changes nothing.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class AccountSummary(models.Model):
+    """The ``accounts`` projection: one row per ledger account."""
+
+    id = models.UUIDField(primary_key=True)
+    owner = models.CharField(max_length=150, db_index=True)
+    currency = models.CharField(max_length=3)
+    balance = models.BigIntegerField(help_text="cents")
+    status = models.CharField(max_length=16, db_index=True)
+    version = models.PositiveIntegerField(help_text="the account's version this row reflects")
+    opened_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        verbose_name = "account (projection)"
+        verbose_name_plural = "accounts (projection)"
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.id}"

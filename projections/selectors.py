@@ -1,0 +1,46 @@
+"""Reads over the projections: what the list endpoints show, and how far each has caught up."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.db.models import QuerySet
+
+from messaging.models import SubscriberPosition
+from projections.models import AccountSummary
+from projections.projectors import PROJECTORS
+
+ACCOUNT_ORDERINGS = {"opened_at", "-opened_at", "balance", "-balance", "updated_at", "-updated_at"}
+
+
+def account_list(*, user: Any, filters: dict[str, Any]) -> QuerySet[AccountSummary]:
+    """Accounts a user may see (a customer: its own; staff: all), filtered and ordered."""
+    accounts = AccountSummary.objects.all()
+    if not user.is_staff:
+        accounts = accounts.filter(owner=user.get_username())
+    elif filters.get("owner"):
+        accounts = accounts.filter(owner=filters["owner"])
+    if filters.get("status"):
+        accounts = accounts.filter(status=filters["status"])
+    if filters.get("currency"):
+        accounts = accounts.filter(currency=filters["currency"])
+    return accounts.order_by(filters.get("ordering") or "opened_at", "id")
+
+
+def caught_up_to(projection: str, source: str) -> int:
+    """The highest position of ``source``'s log that ``projection`` has applied."""
+    row = SubscriberPosition.objects.filter(name=PROJECTORS[projection].name).first()
+    return row.caught_up_to(source) if row else 0
+
+
+def wait_until_caught_up(
+    projection: str, source: str, position: int, *, timeout: float, interval: float = 0.02
+) -> bool:
+    """Wait (bounded) until the projection has applied ``position`` of ``source``."""
+    deadline = time.monotonic() + timeout
+    while caught_up_to(projection, source) < position:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+    return True
