@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -28,8 +28,8 @@ from eventsourcing.persistence import (
 from kernel.correlation import current, ensure_correlation
 from kernel.events import META_FIELD, EventCatalogue
 
-P = ParamSpec("P")
 R = TypeVar("R")
+A = TypeVar("A", bound=BaseAggregate[UUID])
 
 
 class DateAsISO(Transcoding):
@@ -97,12 +97,13 @@ class EventSourcedApplication(Application[UUID]):
         """Every event of one aggregate, decoded, oldest first."""
         return list(self.events.get(aggregate_id))
 
-    def exists(self, aggregate_id: UUID) -> bool:
+    def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """The aggregate with this id if it exists and is a ``kind``; otherwise None."""
         try:
-            self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            return False
-        return True
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
 
     # --- The notification log, read by position (the relay, replays, recovery) ---------
 

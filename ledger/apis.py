@@ -13,7 +13,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -172,32 +172,28 @@ class _MovementApi(APIView, ABC):
         return run_idempotently(request, apply)
 
 
+def _movement_schema(operation_id: str) -> Any:
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=operation_id,
+            request=_MovementApi.MovementInput,
+            responses={201: MovementOutput},
+        )
+    )
+
+
+@_movement_schema("deposit")
 class DepositApi(_MovementApi):
     permission_classes = [IsAdminUser]
 
     def move(self, account_id: UUID, amount: int, reference: str) -> Account:
         return ledger().deposit(account_id, amount, reference)
 
-    @extend_schema(
-        operation_id="deposit",
-        request=_MovementApi.MovementInput,
-        responses={201: MovementOutput},
-    )
-    def post(self, request: Request, account_id: UUID) -> Response:
-        return super().post(request, account_id)
 
-
+@_movement_schema("withdraw")
 class WithdrawalApi(_MovementApi):
     def move(self, account_id: UUID, amount: int, reference: str) -> Account:
         return ledger().withdraw(account_id, amount, reference)
-
-    @extend_schema(
-        operation_id="withdraw",
-        request=_MovementApi.MovementInput,
-        responses={201: MovementOutput},
-    )
-    def post(self, request: Request, account_id: UUID) -> Response:
-        return super().post(request, account_id)
 
 
 class AccountEventsApi(APIView):

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import RecordConflictError
 
 from kernel.application import EventSourcedApplication
@@ -30,7 +29,7 @@ class LedgerApplication(EventSourcedApplication):
         try:
             self.save_all(account)
         except RecordConflictError:
-            existing = self._existing_account(account.id)
+            existing = self.find(account.id, Account)
             if existing is None:
                 raise
             if existing.owner != owner or existing.currency != currency:
@@ -39,11 +38,8 @@ class LedgerApplication(EventSourcedApplication):
         return account
 
     def get_account(self, account_id: UUID) -> Account:
-        try:
-            account: Account = self.repository.get(account_id)
-        except AggregateNotFoundError:
-            raise AccountNotFound(f"Account {account_id} not found.") from None
-        if not isinstance(account, Account):
+        account = self.find(account_id, Account)
+        if account is None:
             raise AccountNotFound(f"Account {account_id} not found.")
         return account
 
@@ -71,12 +67,6 @@ class LedgerApplication(EventSourcedApplication):
 
         return self.retrying(attempt)
 
-    def _existing_account(self, account_id: UUID) -> Account | None:
-        try:
-            return self.get_account(account_id)
-        except AccountNotFound:
-            return None
-
     # --- Transfers ---------------------------------------------------------------------------
 
     def transfer_funds(
@@ -96,7 +86,7 @@ class LedgerApplication(EventSourcedApplication):
         decide, and a refusal leaves a transfer that is ``failed`` or ``compensated``.
         A ``transfer_id`` that already exists resumes that transfer instead of starting another.
         """
-        if transfer_id is not None and self._existing_transfer(transfer_id):
+        if transfer_id is not None and self.find(transfer_id, Transfer):
             return self.transfer_runner(after_commit).run(transfer_id)
         if from_account == to_account:
             raise SameAccount("A transfer needs two different accounts.")
@@ -115,19 +105,10 @@ class LedgerApplication(EventSourcedApplication):
         return self.transfer_runner(after_commit).start(transfer)
 
     def get_transfer(self, transfer_id: UUID) -> Transfer:
-        try:
-            transfer: Transfer = self.repository.get(transfer_id)
-        except AggregateNotFoundError:
-            raise TransferNotFound(f"Transfer {transfer_id} not found.") from None
-        if not isinstance(transfer, Transfer):
+        transfer = self.find(transfer_id, Transfer)
+        if transfer is None:
             raise TransferNotFound(f"Transfer {transfer_id} not found.")
         return transfer
-
-    def _existing_transfer(self, transfer_id: UUID) -> Transfer | None:
-        try:
-            return self.get_transfer(transfer_id)
-        except TransferNotFound:
-            return None
 
     def transfer_runner(
         self, after_commit: AfterCommit | None = None
