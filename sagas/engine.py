@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -29,6 +30,8 @@ from eventsourcing.persistence import RecordConflictError
 from eventsourcing.utils import get_topic
 
 from kernel.application import EventSourcedApplication
+from kernel.correlation import correlation_scope, current
+from kernel.events import META_FIELD
 
 
 class SagaStatus(StrEnum):
@@ -230,7 +233,19 @@ class SagaRunner(Generic[C, S]):
         return self.run(saga.id)
 
     def run(self, saga_id: UUID) -> S:
-        """Advance the saga until it is finished; return its final state."""
+        """Advance the saga until it is finished; return its final state. Run outside any
+        correlation scope (by the recovery command), it resumes the one it started in."""
+        with self._scope_of(saga_id):
+            return self._run(saga_id)
+
+    def _scope_of(self, saga_id: UUID) -> AbstractContextManager[Any]:
+        if current() is not None:
+            return nullcontext()
+        first = next(iter(self.app.events.get(saga_id, lte=1)), None)
+        meta = vars(first).get(META_FIELD, {}) if first is not None else {}
+        return correlation_scope(meta.get("correlation_id"), causation_id=str(saga_id))
+
+    def _run(self, saga_id: UUID) -> S:
         conflicts = 0
         while True:
             saga: S = self.app.repository.get(saga_id)

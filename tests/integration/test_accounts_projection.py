@@ -167,3 +167,18 @@ def test_min_position_answers_503_when_the_projection_stays_behind(
     body = assert_error(alice.get("/api/accounts/?min_position=999999"), 503, "projection_behind")
     assert body["details"] == {"projection": "accounts", "source": "ledger", "min_position": 999999}
     assert_error(alice.get("/api/accounts/?min_position=-1"), 400, "invalid")
+
+
+def test_a_replay_from_the_stores_builds_the_same_projection(
+    container: Container, commands
+) -> None:
+    """No stream at all: history comes straight from the event stores."""
+    ledger = container.ledger
+    a, b = ledger.open_account("alice", "EUR").id, ledger.open_account("bob", "EUR").id
+    ledger.deposit(a, 900, "d1")
+    ledger.transfer_funds(a, b, 400)
+    ledger.freeze_account(b, "check")
+    output = commands.run("run_subscriber", ACCOUNTS, "--source", "store").stdout
+    # account.*: two opened, the deposit, the transfer's debit and credit, the freeze
+    assert "replayed 6 stored events" in output
+    assert_projection_equals_the_store(container)

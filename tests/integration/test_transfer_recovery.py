@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kernel.correlation import correlation_scope
 from ledger.application import LedgerApplication
 from ledger.saga import TransferFunds
 from sagas.engine import DEADLINE_EXCEEDED, Saga, SagaRunner, SagaStatus
@@ -107,3 +108,15 @@ def test_recovery_leaves_young_sagas_to_the_request_running_them(ledger: LedgerA
         ledger.transfer_funds(a, b, 400, after_commit=crash_after("started"))
     assert ledger.recover_transfers(older_than_seconds=3600) == []
     assert len(ledger.recover_transfers(older_than_seconds=0)) == 1
+
+
+def test_a_recovered_transfer_keeps_the_correlation_it_started_in(
+    ledger: LedgerApplication,
+) -> None:
+    a, b = funded(ledger, 1000), funded(ledger, 0)
+    with correlation_scope("request-7", causation_id="cmd-7"), pytest.raises(SimulatedCrash):
+        ledger.transfer_funds(a, b, 400, after_commit=crash_after("succeeded:debit_source"))
+    (transfer,) = ledger.recover_transfers()
+    metas = [vars(e)["_meta"] for e in ledger.stored_events(transfer.id)]
+    assert {m["correlation_id"] for m in metas} == {"request-7"}
+    assert metas[-1]["causation_id"] == str(transfer.id)  # the recovery, on behalf of the saga

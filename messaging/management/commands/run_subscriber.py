@@ -12,9 +12,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
+from config.container import get_container
 from messaging.connection import connect
 from messaging.handlers import UnknownSubscriber, handler
 from messaging.lifecycle import stop_on_signals
+from messaging.replay import replay_from_store
 from messaging.stream import ensure_stream, stream_settings
 from messaging.subscriber import Subscriber
 
@@ -57,8 +59,23 @@ class Command(BaseCommand):
         start = parser.add_mutually_exclusive_group()
         start.add_argument("--from-sequence", type=int, help="replay from this stream sequence")
         start.add_argument("--since", type=datetime.fromisoformat, help="replay from this time")
+        parser.add_argument(
+            "--source",
+            choices=["nats", "store"],
+            default="nats",
+            help="store: replay history from the event stores (--since optional), then exit",
+        )
 
     def handle(self, *args: Any, name: str, once: bool, **options: Any) -> None:
+        if options["source"] == "store":
+            try:
+                chosen = handler(name)
+            except UnknownSubscriber as exc:
+                raise CommandError(str(exc)) from None
+            applications = get_container().applications
+            count = replay_from_store(chosen, applications, since=options["since"])
+            self.stdout.write(f"{name}: replayed {count} stored events")
+            return
         if not settings.NATS_URL:
             raise CommandError("NATS_URL is not set (run_all sets it for the embedded server)")
         try:
