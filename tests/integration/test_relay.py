@@ -14,9 +14,9 @@ from uuid import uuid4
 
 import pytest
 
-from config.container import Container
+from config.container import Container, build_container
 from messaging.management.commands.relay_events import relay_events
-from tests.integration.conftest import Bus, Commands
+from tests.integration.conftest import Bus, Commands, PrivatePostgres
 from tests.support import read_stream, wait_for
 from tests.testapp.markers import Marker
 
@@ -193,3 +193,48 @@ def test_relay_once_exits_zero_and_reports_positions(
     output = commands.run("relay_events", "--once").stdout
     assert "ledger: published up to position 1" in output
     assert_stream_holds_each_event_once_in_order(bus, container)
+
+
+def test_the_relay_survives_a_postgres_restart(
+    bus: Bus, private_postgres: PrivatePostgres, commands: Commands, tmp_path
+) -> None:
+    """The event stores live in a cluster of the test's own, restarted under load."""
+    stores = {c: private_postgres.url() for c in ("ledger", "orders", "compliance")}
+    container = build_container(stores)
+    env = {**commands.env, **{f"{c.upper()}_EVENTSTORE_URL": url for c, url in stores.items()}}
+    relay = Commands(env).start("relay_events", log=tmp_path / "relay.log")
+    stop_writing = threading.Event()
+    written: list[int] = []
+
+    def tolerant_writer() -> None:
+        account = container.ledger.retrying(lambda: container.ledger.open_account("alice", "EUR"))
+        while not stop_writing.is_set():
+            try:
+                container.ledger.deposit(account.id, 100, str(uuid4()))
+                written.append(1)
+            except Exception:  # the database is restarting: try again
+                time.sleep(0.05)
+
+    writer = threading.Thread(target=tolerant_writer)
+    writer.start()
+    try:
+        wait_for(lambda: len(written) > 50, timeout=30, what="writes before the restart")
+        private_postgres.restart()
+        before = len(written)
+        wait_for(lambda: len(written) > before + 50, timeout=30, what="writes after the restart")
+    finally:
+        stop_writing.set()
+        writer.join()
+    try:
+        expected = sum(len(p) for p in stored_positions(container).values())
+        wait_for(
+            lambda: len(asyncio.run(read_stream(bus.url, bus.stream))) >= expected,
+            timeout=60,
+            what="the relay to catch up after the restart",
+        )
+        assert_stream_holds_each_event_once_in_order(bus, container)
+        assert relay.poll() is None, "the relay died instead of riding out the restart"
+    finally:
+        relay.send_signal(signal.SIGTERM)
+        relay.wait(30)
+        container.close()
