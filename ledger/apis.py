@@ -72,13 +72,7 @@ class AccountsApi(APIView):
             required=False, min_value=0, help_text="Wait until the ledger position is applied."
         )
 
-    class AccountListOutput(serializers.Serializer):
-        id = serializers.UUIDField()
-        owner = serializers.CharField()
-        currency = serializers.CharField()
-        balance = AmountField()
-        status = serializers.CharField()
-        version = serializers.IntegerField()
+    class AccountListOutput(AccountOutput):
         updated_at = serializers.DateTimeField()
 
     @extend_schema(

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from config.admin import ReadOnlyAdmin
 from messaging.dead_letters import retry
 from messaging.models import DeadLetter, RelayPosition, SubscriberPosition
 
 
-class ReadOnly(admin.ModelAdmin):
-    """Rows these tables hold are written by the relay and the subscribers, never by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(DeadLetter)
-class DeadLetterAdmin(ReadOnly):
+class DeadLetterAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
         "subscriber",
@@ -53,10 +39,10 @@ class DeadLetterAdmin(ReadOnly):
 
 
 @admin.register(RelayPosition)
-class RelayPositionAdmin(ReadOnly):
+class RelayPositionAdmin(ReadOnlyAdmin):
     list_display = ("source", "position", "updated_at")
 
 
 @admin.register(SubscriberPosition)
-class SubscriberPositionAdmin(ReadOnly):
+class SubscriberPositionAdmin(ReadOnlyAdmin):
     list_display = ("name", "stream_sequence", "source_positions", "updated_at")

@@ -58,3 +58,17 @@ def test_customers_cannot_open_the_admin(make_user) -> None:
     client.force_login(make_user("alice"))
     response = client.get("/admin/messaging/deadletter/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/admin/projections/accountsummary/",
+        "/admin/messaging/relayposition/",
+        "/admin/messaging/subscriberposition/",
+    ],
+)
+def test_system_written_tables_are_browsable_and_read_only(admin_client: Client, page: str) -> None:
+    response = admin_client.get(page)
+    assert response.status_code == 200
+    assert admin_client.get(page + "add/").status_code == 403
