@@ -30,7 +30,7 @@ from kernel.events import envelope
 from ledger.application import LedgerApplication
 from ledger.domain import Account, AccountNotFound, TransferNotFound
 from ledger.saga import Transfer
-from projections.selectors import ACCOUNT_ORDERINGS, account_list
+from projections.selectors import ACCOUNT_ORDERINGS, account_list, entry_list
 from sagas.engine import SagaStatus
 
 
@@ -188,6 +188,43 @@ class DepositApi(_MovementApi):
 class WithdrawalApi(_MovementApi):
     def move(self, account_id: UUID, amount: int, reference: str) -> Account:
         return ledger().withdraw(account_id, amount, reference)
+
+
+class AccountTransactionsApi(APIView):
+    class EntryFilters(serializers.Serializer):
+        kind = serializers.ChoiceField(
+            ["deposit", "withdrawal", "transfer", "refund"], required=False
+        )
+        since = serializers.DateTimeField(required=False, help_text="from this time (inclusive)")
+        until = serializers.DateTimeField(required=False, help_text="before this time")
+        min_position = serializers.IntegerField(required=False, min_value=0)
+
+    class EntryOutput(serializers.Serializer):
+        at = serializers.DateTimeField()
+        direction = serializers.CharField()
+        kind = serializers.CharField()
+        amount = AmountField()
+        balance_after = AmountField()
+        counterparty = serializers.UUIDField(allow_null=True)
+        transfer_id = serializers.UUIDField(allow_null=True)
+        reference = serializers.CharField()
+        version = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="account_transactions",
+        parameters=[EntryFilters],
+        responses={200: EntryOutput(many=True)},
+        description="From the transactions projection, newest first (see min_position).",
+    )
+    def get(self, request: Request, account_id: UUID) -> Response:
+        filters = self.EntryFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        account = owned_account(request, account_id)
+        require_position(request, "transactions", source="ledger")
+        entries = entry_list(account_id=account.id, filters=filters.validated_data)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(entries, request, view=self)
+        return paginator.get_paginated_response(self.EntryOutput(page, many=True).data)
 
 
 class AccountEventsApi(APIView):

@@ -17,6 +17,11 @@ urlpatterns = [
         "accounts/<uuid:account_id>/events/", apis.AccountEventsApi.as_view(), name="account-events"
     ),
     path(
+        "accounts/<uuid:account_id>/transactions/",
+        apis.AccountTransactionsApi.as_view(),
+        name="account-transactions",
+    ),
+    path(
         "accounts/<uuid:account_id>/freeze/", apis.FreezeAccountApi.as_view(), name="account-freeze"
     ),
     path(

@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from config.admin import ReadOnlyAdmin
 from kernel.money import format_cents
-from projections.models import AccountSummary
+from projections.models import AccountSummary, LedgerEntry
 
 
 @admin.register(AccountSummary)
@@ -18,3 +18,19 @@ class AccountSummaryAdmin(ReadOnlyAdmin):
     @admin.display(description="balance", ordering="balance")
     def amount(self, row: AccountSummary) -> str:
         return format_cents(row.balance)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ("at", "account_id", "direction", "kind", "money", "balance", "transfer_id")
+    list_filter = ("direction", "kind")
+    search_fields = ("account_id", "transfer_id", "reference")
+    date_hierarchy = "at"
+
+    @admin.display(description="amount", ordering="amount")
+    def money(self, row: LedgerEntry) -> str:
+        return format_cents(row.amount)
+
+    @admin.display(description="balance after", ordering="balance_after")
+    def balance(self, row: LedgerEntry) -> str:
+        return format_cents(row.balance_after)

@@ -28,3 +28,29 @@ class AccountSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} {self.id}"
+
+
+class LedgerEntry(models.Model):
+    """The ``transactions`` projection: one row per ledger entry (a credit or a debit)."""
+
+    account_id = models.UUIDField()
+    version = models.PositiveIntegerField(help_text="the account's version this entry made")
+    direction = models.CharField(max_length=6, choices=[("credit", "credit"), ("debit", "debit")])
+    kind = models.CharField(max_length=16, db_index=True)  # deposit, withdrawal, transfer, refund
+    amount = models.BigIntegerField(help_text="cents, positive")
+    balance_after = models.BigIntegerField(help_text="cents")
+    counterparty = models.UUIDField(null=True, blank=True)
+    transfer_id = models.UUIDField(null=True, blank=True, db_index=True)
+    reference = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account_id", "version"], name="one_entry_per_version")
+        ]
+        indexes = [models.Index(fields=["account_id", "-at"], name="entries_by_account_time")]
+        ordering = ["-at", "-version"]
+        verbose_name_plural = "ledger entries (projection)"
+
+    def __str__(self) -> str:
+        return f"{self.account_id} v{self.version} {self.direction} {self.amount}"

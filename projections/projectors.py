@@ -8,19 +8,31 @@ them in memory, and writes them back in bulk: two round trips a batch, not two a
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from kernel.money import cents_from_text
 from messaging.subscriber import Delivery
-from projections.models import AccountSummary
+from projections.models import AccountSummary, LedgerEntry
 
 PROJECTION_PREFIX = "projection:"
 
 
-class AccountSummaryProjector:
+class Projector(ABC):
+    """A subscriber handler that maintains one read model."""
+
+    name: ClassVar[str]  # "projection:<name>": its subscriber position and dead letters
+    event_types: ClassVar[tuple[str, ...]]
+
+    @abstractmethod
+    def apply(self, deliveries: Sequence[Delivery]) -> None:
+        """Write the batch's effect on the read model (inside the runtime's transaction)."""
+
+
+class AccountSummaryProjector(Projector):
     """``accounts``: each account's owner, currency, balance and status."""
 
     name = PROJECTION_PREFIX + "accounts"
@@ -79,4 +91,40 @@ class AccountSummaryProjector:
         row.updated_at = datetime.fromisoformat(event["timestamp"])
 
 
-PROJECTORS = {"accounts": AccountSummaryProjector}
+class LedgerEntryProjector(Projector):
+    """``transactions``: one row per credit or debit, with the balance it left.
+
+    An entry is identified by its account and version, so a replayed event inserts nothing:
+    the whole batch is one INSERT ... ON CONFLICT DO NOTHING.
+    """
+
+    name = PROJECTION_PREFIX + "transactions"
+    event_types = ("account.credited", "account.debited")
+
+    def apply(self, deliveries: Sequence[Delivery]) -> None:
+        LedgerEntry.objects.bulk_create(
+            (self.entry(d.event) for d in deliveries), ignore_conflicts=True, batch_size=1000
+        )
+
+    @staticmethod
+    def entry(event: dict[str, Any]) -> LedgerEntry:
+        data = event["data"]
+        moves_a_transfer = data["kind"] in ("transfer", "refund")
+        return LedgerEntry(
+            account_id=UUID(event["aggregate_id"]),
+            version=event["aggregate_version"],
+            direction="credit" if event["type"] == "account.credited" else "debit",
+            kind=data["kind"],
+            amount=cents_from_text(data["amount"]),
+            balance_after=cents_from_text(data["balance"]),
+            counterparty=UUID(data["counterparty"]) if data["counterparty"] else None,
+            transfer_id=UUID(data["reference"]) if moves_a_transfer else None,
+            reference=data["reference"][:64],
+            at=datetime.fromisoformat(event["timestamp"]),
+        )
+
+
+PROJECTORS: dict[str, type[Projector]] = {
+    "accounts": AccountSummaryProjector,
+    "transactions": LedgerEntryProjector,
+}

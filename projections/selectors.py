@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from uuid import UUID
 
 from django.db.models import QuerySet
 
 from messaging.models import SubscriberPosition
-from projections.models import AccountSummary
+from projections.models import AccountSummary, LedgerEntry
 from projections.projectors import PROJECTORS
 
 ACCOUNT_ORDERINGS = {"opened_at", "-opened_at", "balance", "-balance", "updated_at", "-updated_at"}
@@ -26,6 +27,18 @@ def account_list(*, user: Any, filters: dict[str, Any]) -> QuerySet[AccountSumma
     if filters.get("currency"):
         accounts = accounts.filter(currency=filters["currency"])
     return accounts.order_by(filters.get("ordering") or "opened_at", "id")
+
+
+def entry_list(*, account_id: UUID, filters: dict[str, Any]) -> QuerySet[LedgerEntry]:
+    """One account's entries, newest first, optionally by kind and within a time range."""
+    entries = LedgerEntry.objects.filter(account_id=account_id)
+    if filters.get("kind"):
+        entries = entries.filter(kind=filters["kind"])
+    if filters.get("since"):
+        entries = entries.filter(at__gte=filters["since"])
+    if filters.get("until"):
+        entries = entries.filter(at__lt=filters["until"])
+    return entries.order_by("-at", "-version")
 
 
 def caught_up_to(projection: str, source: str) -> int:

@@ -21,15 +21,16 @@ from messaging.models import SubscriberPosition
 from projections.models import AccountSummary
 from tests.integration.conftest import Bus
 from tests.integration.test_ledger_api import assert_error, deposit, open_account
+from tests.integration.test_transactions_projection import entries_in_store, entries_projected
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ACCOUNTS = "projection:accounts"
 
 
 def project(container: Container, bus: Bus) -> None:
-    """Relay what is stored, then let the projection apply what is on the stream."""
+    """Relay what is stored, then let the ledger's projections apply what is on the stream."""
     asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
-    asyncio.run(run_subscribers([ACCOUNTS], bus.url, once=True))
+    asyncio.run(run_subscribers([ACCOUNTS, "projection:transactions"], bus.url, once=True))
 
 
 def assert_projection_equals_the_store(container: Container) -> None:
@@ -90,6 +91,7 @@ def test_the_projection_equals_a_fold_of_the_store(
             pass
     project(container, bus)
     assert_projection_equals_the_store(container)
+    assert entries_projected() == entries_in_store(container)
 
 
 def test_a_replay_from_the_beginning_changes_nothing(container: Container, bus: Bus) -> None:
