@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from api.consistency import require_position
 from api.errors import ApiError
 from api.idempotency import run_idempotently
-from api.pagination import Pagination
+from api.pagination import paginated, query_filters
 from api.serializers import AmountField, InputSerializer, PositionField
 from config.container import get_container
 from kernel.events import envelope
@@ -82,13 +82,10 @@ class AccountsApi(APIView):
         description="From the accounts projection (eventually consistent; see min_position).",
     )
     def get(self, request: Request) -> Response:
-        filters = self.AccountFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        filters = query_filters(request, self.AccountFilters)
         require_position(request, "accounts", source="ledger")
-        accounts = account_list(user=request.user, filters=filters.validated_data)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(accounts, request, view=self)
-        return paginator.get_paginated_response(self.AccountListOutput(page, many=True).data)
+        accounts = account_list(user=request.user, filters=filters)
+        return paginated(request, self, accounts, self.AccountListOutput)
 
     class OpenAccountInput(InputSerializer):
         currency = serializers.RegexField(
@@ -217,14 +214,11 @@ class AccountTransactionsApi(APIView):
         description="From the transactions projection, newest first (see min_position).",
     )
     def get(self, request: Request, account_id: UUID) -> Response:
-        filters = self.EntryFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        filters = query_filters(request, self.EntryFilters)
         account = owned_account(request, account_id)
         require_position(request, "transactions", source="ledger")
-        entries = entry_list(account_id=account.id, filters=filters.validated_data)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(entries, request, view=self)
-        return paginator.get_paginated_response(self.EntryOutput(page, many=True).data)
+        entries = entry_list(account_id=account.id, filters=filters)
+        return paginated(request, self, entries, self.EntryOutput)
 
 
 class AccountEventsApi(APIView):
