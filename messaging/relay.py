@@ -113,9 +113,7 @@ class Relay:
                 logger.warning("relay %s: lost its lock; stopping", self.source)
                 return
             try:
-                notifications = await asyncio.to_thread(
-                    self.app.notifications_after, position, self.page
-                )
+                notifications = await self._read_after(position)
             except Exception as exc:  # the store is down: wait, then read the same page again
                 logger.warning(
                     "relay %s: cannot read the event store (%s); retrying", self.source, exc
@@ -135,9 +133,7 @@ class Relay:
         position = await self.positions.load(self.source)
         target = await asyncio.to_thread(self.app.max_position)
         while position < target and not stop.is_set():
-            notifications = await asyncio.to_thread(
-                self.app.notifications_after, position, self.page
-            )
+            notifications = await self._read_after(position)
             if not notifications:
                 break
             position = await self.publish_page(notifications, stop)

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -116,7 +116,6 @@ class SubscriberStats:
     batches: int = 0
     dead_letters: int = 0
     resubscribes: int = 0
-    started: float = field(default_factory=time.monotonic)
 
 
 class Subscriber:
