@@ -62,8 +62,9 @@ lint: install  ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-bench: install  ## throughput, lag and rebuild figures beside their anchors
-	@echo "make bench: not yet — the benchmark suite arrives with the benchmark issue."
+bench: install  ## throughput and rebuild figures beside their anchors, measured in one run
+	$(BIN)/python -m bench.messaging
+	$(BIN)/python -m bench.projections
 
 clean:  ## remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

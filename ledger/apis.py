@@ -30,7 +30,13 @@ from kernel.events import envelope
 from ledger.application import LedgerApplication
 from ledger.domain import Account, AccountNotFound, TransferNotFound
 from ledger.saga import Transfer
-from projections.selectors import ACCOUNT_ORDERINGS, account_list, entry_list
+from projections.selectors import (
+    ACCOUNT_ORDERINGS,
+    TRANSFER_ORDERINGS,
+    account_list,
+    entry_list,
+    transfer_list,
+)
 from sagas.engine import SagaStatus
 
 
@@ -304,6 +310,34 @@ def visible_transfer(request: Request, transfer_id: UUID) -> Transfer:
 
 
 class TransfersApi(APIView):
+    class TransferFilters(serializers.Serializer):
+        status = serializers.ChoiceField(
+            ["running", "compensating", "completed", "compensated", "failed"], required=False
+        )
+        account = serializers.UUIDField(required=False, help_text="to or from this account")
+        since = serializers.DateTimeField(required=False, help_text="started at or after")
+        until = serializers.DateTimeField(required=False, help_text="started before")
+        ordering = serializers.ChoiceField(sorted(TRANSFER_ORDERINGS), required=False)
+        min_position = serializers.IntegerField(required=False, min_value=0)
+
+    class TransferListOutput(TransferOutput):
+        steps = StepOutput(many=True)
+        created_at = serializers.DateTimeField(source="started_at")
+        updated_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="list_transfers",
+        parameters=[TransferFilters],
+        responses={200: TransferListOutput(many=True)},
+        description="From the transfers projection, newest first (see min_position). A "
+        "customer sees the transfers to or from its own accounts.",
+    )
+    def get(self, request: Request) -> Response:
+        filters = query_filters(request, self.TransferFilters)
+        require_position(request, "transfers", source="ledger")
+        transfers = transfer_list(user=request.user, filters=filters)
+        return paginated(request, self, transfers, self.TransferListOutput)
+
     class TransferInput(InputSerializer):
         from_account = serializers.UUIDField()
         to_account = serializers.UUIDField()

@@ -33,6 +33,13 @@ class SubscriberPosition(models.Model):
     def caught_up_to(self, source: str) -> int:
         return int(self.source_positions.get(source, 0))
 
+    @classmethod
+    def locked(cls, name: str) -> SubscriberPosition:
+        """The subscriber's row, locked until the transaction ends: whoever holds it is the only
+        one writing what that subscriber owns (a rebuild's swap takes it too)."""
+        row, _ = cls.objects.select_for_update().get_or_create(name=name)
+        return row
+
 
 class DeadLetter(models.Model):
     """A message a subscriber could not apply, parked so the subscriber could move on."""

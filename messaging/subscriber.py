@@ -113,6 +113,7 @@ def decode_payload(data: bytes, *, sequence: int, subject: str) -> Delivery:
 @dataclass
 class SubscriberStats:
     applied: int = 0
+    sequence: int = 0  # the last stream sequence committed
     batches: int = 0
     dead_letters: int = 0
     resubscribes: int = 0
@@ -243,9 +244,7 @@ class Subscriber:
 
     def _reached(self, source_positions: dict[str, int]) -> None:
         with transaction.atomic():
-            row, _ = SubscriberPosition.objects.select_for_update().get_or_create(
-                name=self.handler.name
-            )
+            row = SubscriberPosition.locked(self.handler.name)
             merged = {
                 source: max(row.caught_up_to(source), position)
                 for source, position in {**row.source_positions, **source_positions}.items()
@@ -282,9 +281,7 @@ class Subscriber:
 
     def _commit(self, messages: Sequence[Msg], dead: tuple[Msg, str, int] | None = None) -> None:
         with transaction.atomic():
-            position, _ = SubscriberPosition.objects.select_for_update().get_or_create(
-                name=self.handler.name
-            )
+            position = SubscriberPosition.locked(self.handler.name)
             fresh = [m for m in messages if m.metadata.sequence.stream > position.stream_sequence]
             if not fresh:
                 return  # another instance applied these already
@@ -304,6 +301,7 @@ class Subscriber:
             position.source_positions = advanced(position.source_positions, deliveries)
             position.save(update_fields=["stream_sequence", "source_positions", "updated_at"])
         self.stats.applied += len(deliveries)
+        self.stats.sequence = position.stream_sequence
 
     def _apply_one(self, message: Msg) -> None:
         for attempt in range(1, self.max_attempts + 1):

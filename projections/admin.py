@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from config.admin import ReadOnlyAdmin
 from kernel.money import format_cents
-from projections.models import AccountSummary, LedgerEntry
+from projections.models import AccountSummary, LedgerEntry, TransferSummary
 
 
 @admin.register(AccountSummary)
@@ -34,3 +34,15 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     @admin.display(description="balance after", ordering="balance_after")
     def balance(self, row: LedgerEntry) -> str:
         return format_cents(row.balance_after)
+
+
+@admin.register(TransferSummary)
+class TransferSummaryAdmin(ReadOnlyAdmin):
+    list_display = ("started_at", "id", "from_account", "to_account", "money", "status")
+    list_filter = ("status", "currency", "failure_code")
+    search_fields = ("id", "from_account", "to_account", "reference")
+    date_hierarchy = "started_at"
+
+    @admin.display(description="amount", ordering="amount")
+    def money(self, row: TransferSummary) -> str:
+        return format_cents(row.amount)

@@ -54,3 +54,30 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} v{self.version} {self.direction} {self.amount}"
+
+
+class TransferSummary(models.Model):
+    """The ``transfers`` projection: one row per fund transfer, with its steps as they happened."""
+
+    id = models.UUIDField(primary_key=True)
+    from_account = models.UUIDField(db_index=True)
+    to_account = models.UUIDField(db_index=True)
+    amount = models.BigIntegerField(help_text="cents")
+    currency = models.CharField(max_length=3)
+    reference = models.CharField(max_length=140, blank=True)
+    status = models.CharField(max_length=16, db_index=True)
+    steps = models.JSONField(default=list, help_text="[{name, status, at}] in order")
+    # null, not "": the API's "did not fail", as the transfer itself says it
+    failure_code = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    failure_reason = models.TextField(null=True, blank=True)  # noqa: DJ001
+    version = models.PositiveIntegerField(help_text="the transfer saga's version this row reflects")
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-started_at", "id"]
+        verbose_name = "transfer (projection)"
+        verbose_name_plural = "transfers (projection)"
+
+    def __str__(self) -> str:
+        return f"transfer {self.id} {self.status}"

@@ -4,6 +4,10 @@ A projector is a subscriber handler (``messaging.subscriber.Handler``): the runt
 ``apply`` inside the transaction that also records how far it got, so a batch is applied
 exactly once. Each projector reads the rows a batch touches in one query, folds the events into
 them in memory, and writes them back in bulk: two round trips a batch, not two an event.
+
+A projector writes to ``self.rows``: its read model, or the shadow copy a rebuild fills
+(``projections.rebuild``). Every row records the aggregate version it reflects and an event at
+or below that version changes nothing, so any history may be applied over any rows.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
+from django.db import models
+
 from kernel.money import cents_from_text
 from messaging.subscriber import Delivery
-from projections.models import AccountSummary, LedgerEntry
+from projections.models import AccountSummary, LedgerEntry, TransferSummary
 
 PROJECTION_PREFIX = "projection:"
 
@@ -26,6 +32,10 @@ class Projector(ABC):
 
     name: ClassVar[str]  # "projection:<name>": its subscriber position and dead letters
     event_types: ClassVar[tuple[str, ...]]
+    model: ClassVar[type[models.Model]]  # the read model
+
+    def __init__(self, rows: type[models.Model] | None = None) -> None:
+        self.rows: Any = rows or self.model  # Any: shadow models share the model's fields
 
     @abstractmethod
     def apply(self, deliveries: Sequence[Delivery]) -> None:
@@ -37,10 +47,11 @@ class AccountSummaryProjector(Projector):
 
     name = PROJECTION_PREFIX + "accounts"
     event_types = ("account.>",)
+    model = AccountSummary
 
     def apply(self, deliveries: Sequence[Delivery]) -> None:
         ids = {UUID(d.event["aggregate_id"]) for d in deliveries}
-        rows = AccountSummary.objects.in_bulk(ids)
+        rows = self.rows.objects.in_bulk(ids)
         created: dict[UUID, AccountSummary] = {}
         changed: set[UUID] = set()
         for delivery in deliveries:
@@ -57,15 +68,14 @@ class AccountSummaryProjector(Projector):
             self.fold(row, event)
             if account_id not in created:
                 changed.add(account_id)
-        AccountSummary.objects.bulk_create(created.values())
-        AccountSummary.objects.bulk_update(
+        self.rows.objects.bulk_create(created.values())
+        self.rows.objects.bulk_update(
             [rows[i] for i in changed], ["balance", "status", "version", "updated_at"]
         )
 
-    @staticmethod
-    def opened(account_id: UUID, event: dict[str, Any]) -> AccountSummary:
+    def opened(self, account_id: UUID, event: dict[str, Any]) -> AccountSummary:
         at = datetime.fromisoformat(event["timestamp"])
-        return AccountSummary(
+        return self.rows(
             id=account_id,
             owner=event["data"]["owner"],
             currency=event["data"]["currency"],
@@ -100,17 +110,17 @@ class LedgerEntryProjector(Projector):
 
     name = PROJECTION_PREFIX + "transactions"
     event_types = ("account.credited", "account.debited")
+    model = LedgerEntry
 
     def apply(self, deliveries: Sequence[Delivery]) -> None:
-        LedgerEntry.objects.bulk_create(
+        self.rows.objects.bulk_create(
             (self.entry(d.event) for d in deliveries), ignore_conflicts=True, batch_size=1000
         )
 
-    @staticmethod
-    def entry(event: dict[str, Any]) -> LedgerEntry:
+    def entry(self, event: dict[str, Any]) -> LedgerEntry:
         data = event["data"]
         moves_a_transfer = data["kind"] in ("transfer", "refund")
-        return LedgerEntry(
+        return self.rows(
             account_id=UUID(event["aggregate_id"]),
             version=event["aggregate_version"],
             direction="credit" if event["type"] == "account.credited" else "debit",
@@ -124,7 +134,84 @@ class LedgerEntryProjector(Projector):
         )
 
 
+class TransferSummaryProjector(Projector):
+    """``transfers``: each transfer saga's state and its steps, as ``GET /api/transfers/`` lists."""
+
+    name = PROJECTION_PREFIX + "transfers"
+    event_types = ("transfer.>",)
+    model = TransferSummary
+
+    def apply(self, deliveries: Sequence[Delivery]) -> None:
+        ids = {UUID(d.event["aggregate_id"]) for d in deliveries}
+        rows = self.rows.objects.in_bulk(ids)
+        created: dict[UUID, TransferSummary] = {}
+        changed: set[UUID] = set()
+        for delivery in deliveries:
+            event = delivery.event
+            transfer_id = UUID(event["aggregate_id"])
+            row = rows.get(transfer_id) or created.get(transfer_id)
+            if row is None:
+                if event["type"] == "transfer.started":
+                    created[transfer_id] = self.started(transfer_id, event)
+                continue  # else: a transfer whose start this projection never saw
+            if event["aggregate_version"] <= row.version:
+                continue
+            self.fold(row, event)
+            if transfer_id not in created:
+                changed.add(transfer_id)
+        self.rows.objects.bulk_create(created.values())
+        self.rows.objects.bulk_update(
+            [rows[i] for i in changed],
+            ["status", "steps", "failure_code", "failure_reason", "version", "updated_at"],
+        )
+
+    def started(self, transfer_id: UUID, event: dict[str, Any]) -> TransferSummary:
+        data, at = event["data"], datetime.fromisoformat(event["timestamp"])
+        return self.rows(
+            id=transfer_id,
+            from_account=UUID(data["from_account"]),
+            to_account=UUID(data["to_account"]),
+            amount=cents_from_text(data["amount"]),
+            currency=data["currency"],
+            reference=data["reference"],
+            status="running",
+            steps=[],
+            version=event["aggregate_version"],
+            started_at=at,
+            updated_at=at,
+        )
+
+    # The saga's own vocabulary (``sagas.engine``): a step's outcome, then the saga's.
+    STEP_STATUS: ClassVar[dict[str, str]] = {
+        "transfer.step_succeeded": "succeeded",
+        "transfer.step_failed": "failed",
+        "transfer.step_compensated": "compensated",
+    }
+    SAGA_STATUS: ClassVar[dict[str, str]] = {
+        "transfer.completed": "completed",
+        "transfer.compensated": "compensated",
+        "transfer.failed": "failed",
+    }
+
+    def fold(self, row: TransferSummary, event: dict[str, Any]) -> None:
+        kind, data = event["type"], event["data"]
+        if kind in self.STEP_STATUS:
+            step_status = self.STEP_STATUS[kind]
+            row.steps = [
+                *row.steps,
+                {"name": data["step"], "status": step_status, "at": event["timestamp"]},
+            ]
+            if step_status == "failed":
+                row.status = "compensating"
+                row.failure_code, row.failure_reason = data["code"], data["reason"]
+        elif kind in self.SAGA_STATUS:
+            row.status = self.SAGA_STATUS[kind]
+        row.version = event["aggregate_version"]
+        row.updated_at = datetime.fromisoformat(event["timestamp"])
+
+
 PROJECTORS: dict[str, type[Projector]] = {
     "accounts": AccountSummaryProjector,
     "transactions": LedgerEntryProjector,
+    "transfers": TransferSummaryProjector,
 }

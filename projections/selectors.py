@@ -6,13 +6,14 @@ import time
 from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from messaging.models import SubscriberPosition
-from projections.models import AccountSummary, LedgerEntry
+from projections.models import AccountSummary, LedgerEntry, TransferSummary
 from projections.projectors import PROJECTORS
 
 ACCOUNT_ORDERINGS = {"opened_at", "-opened_at", "balance", "-balance", "updated_at", "-updated_at"}
+TRANSFER_ORDERINGS = {"started_at", "-started_at", "amount", "-amount", "updated_at", "-updated_at"}
 
 
 def account_list(*, user: Any, filters: dict[str, Any]) -> QuerySet[AccountSummary]:
@@ -39,6 +40,24 @@ def entry_list(*, account_id: UUID, filters: dict[str, Any]) -> QuerySet[LedgerE
     if filters.get("until"):
         entries = entries.filter(at__lt=filters["until"])
     return entries.order_by("-at", "-version")
+
+
+def transfer_list(*, user: Any, filters: dict[str, Any]) -> QuerySet[TransferSummary]:
+    """Transfers a user may see (a customer: to or from its own accounts; staff: all)."""
+    transfers = TransferSummary.objects.all()
+    if not user.is_staff:
+        own = AccountSummary.objects.filter(owner=user.get_username()).values("id")
+        transfers = transfers.filter(Q(from_account__in=own) | Q(to_account__in=own))
+    if filters.get("account"):
+        account = filters["account"]
+        transfers = transfers.filter(Q(from_account=account) | Q(to_account=account))
+    if filters.get("status"):
+        transfers = transfers.filter(status=filters["status"])
+    if filters.get("since"):
+        transfers = transfers.filter(started_at__gte=filters["since"])
+    if filters.get("until"):
+        transfers = transfers.filter(started_at__lt=filters["until"])
+    return transfers.order_by(filters.get("ordering") or "-started_at", "id")
 
 
 def caught_up_to(projection: str, source: str) -> int:

@@ -18,7 +18,7 @@ from ledger.domain import LedgerError
 from messaging.management.commands.relay_events import relay_events
 from messaging.management.commands.run_subscriber import run_subscribers
 from messaging.models import SubscriberPosition
-from projections.models import AccountSummary
+from projections.models import AccountSummary, TransferSummary
 from tests.integration.conftest import Bus
 from tests.integration.test_ledger_api import assert_error, deposit, open_account
 from tests.integration.test_transactions_projection import entries_in_store, entries_projected
@@ -30,7 +30,8 @@ ACCOUNTS = "projection:accounts"
 def project(container: Container, bus: Bus) -> None:
     """Relay what is stored, then let the ledger's projections apply what is on the stream."""
     asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
-    asyncio.run(run_subscribers([ACCOUNTS, "projection:transactions"], bus.url, once=True))
+    names = [ACCOUNTS, "projection:transactions", "projection:transfers"]
+    asyncio.run(run_subscribers(names, bus.url, once=True))
 
 
 def assert_projection_equals_the_store(container: Container) -> None:
@@ -47,6 +48,25 @@ def assert_projection_equals_the_store(container: Container) -> None:
         assert (row.owner, row.currency, row.balance, row.status, row.version) == (
             account.owner, account.currency, account.balance, str(account.status), account.version,
         )  # fmt: skip
+
+
+def assert_transfers_equal_the_store(container: Container) -> None:
+    ledger = container.ledger
+    started = {
+        n.originator_id
+        for n in ledger.notifications_after(0, 100_000)
+        if n.topic.endswith("Transfer.Started")
+    }
+    rows = {row.id: row for row in TransferSummary.objects.all()}
+    assert set(rows) == started
+    for transfer_id, row in rows.items():
+        transfer = ledger.get_transfer(transfer_id)
+        assert (row.status, row.amount, row.failure_code, row.version) == (
+            str(transfer.status), transfer.amount, transfer.failure_code, transfer.version,
+        )  # fmt: skip
+        assert [(s["name"], s["status"]) for s in row.steps] == [
+            (s["name"], s["status"]) for s in transfer.history
+        ]
 
 
 workloads = st.lists(
@@ -92,6 +112,7 @@ def test_the_projection_equals_a_fold_of_the_store(
     project(container, bus)
     assert_projection_equals_the_store(container)
     assert entries_projected() == entries_in_store(container)
+    assert_transfers_equal_the_store(container)
 
 
 def test_a_replay_from_the_beginning_changes_nothing(container: Container, bus: Bus) -> None:

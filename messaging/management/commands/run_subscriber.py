@@ -7,17 +7,14 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connections
 
 from config.container import get_container
-from messaging.connection import connect
+from messaging.connection import jetstream_session
 from messaging.handlers import UnknownSubscriber, handler
 from messaging.lifecycle import stop_on_signals
 from messaging.replay import replay_from_store
-from messaging.stream import ensure_stream, stream_settings
 from messaging.subscriber import Subscriber
 
 
@@ -32,11 +29,7 @@ async def run_subscribers(
 ) -> list[Subscriber]:
     """Run the named subscribers side by side on one connection until stopped (or caught up)."""
     stop = stop or asyncio.Event()
-    client = await connect(url, name=f"eventbank-{'+'.join(names)}")
-    try:
-        js = client.jetstream()
-        stream = stream_settings()
-        await ensure_stream(js, stream)
+    async with jetstream_session(url, name=f"eventbank-{'+'.join(names)}") as (js, stream):
         subscribers = [Subscriber(handler(n), js, stream) for n in names]
         if from_sequence is not None or since is not None:
             for subscriber in subscribers:
@@ -45,9 +38,6 @@ async def run_subscribers(
             for subscriber in subscribers:
                 group.create_task(subscriber.run(stop, once=once))
         return subscribers
-    finally:
-        await client.drain()
-        await sync_to_async(connections.close_all)()  # the executor thread's, for the ORM
 
 
 class Command(BaseCommand):
