@@ -62,9 +62,8 @@ lint: install  ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-bench: install  ## throughput and rebuild figures beside their anchors, measured in one run
-	$(BIN)/python -m bench.messaging
-	$(BIN)/python -m bench.projections
+bench: install  ## every figure beside its anchor, measured in one run (var/bench/latest.json)
+	$(BIN)/python -m bench.suite $(BENCH_ARGS)
 
 clean:  ## remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -6,33 +6,27 @@
                 is the runtime's own ceiling: fetch, decode, one transaction per batch)
     raw fetch   the same messages through a bare fetch(500) loop
 
-Run: .venv/bin/python -m bench.messaging [--events N]   (DATABASE_URL picks PostgreSQL)
+Run: .venv/bin/python -m bench.messaging [--events N]   (see bench/environment.py)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from uuid import uuid4
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("EVENTBANK_DATA_DIR", tempfile.mkdtemp(prefix="eventbank-bench-"))
-os.environ.setdefault("EVENTBANK_BEHIND_TLS", "0")
+from bench.environment import prepare
 
-import django
-
-django.setup()
+prepare()
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from nats.js.api import AckPolicy, ConsumerConfig  # noqa: E402
 
-from config.container import build_container  # noqa: E402
+from bench.figures import Figure  # noqa: E402
+from config.container import Container, build_container  # noqa: E402
 from ledger.domain import Account  # noqa: E402
 from messaging.connection import connect  # noqa: E402
 from messaging.embedded import NatsServer  # noqa: E402
@@ -53,7 +47,7 @@ class CountingHandler:
         CountingHandler.seen += len(deliveries)
 
 
-def fill_store(container, events: int) -> None:  # type: ignore[no-untyped-def]
+def fill_store(container: Container, events: int) -> None:
     """``events`` ledger events: accounts opened and deposited into, saved in batches."""
     per_account = 10
     batch = []
@@ -100,53 +94,65 @@ async def raw_fetch(url: str, stream: StreamSettings, count: int) -> float:
     return elapsed
 
 
+def relay_figure(container: Container, url: str) -> Figure:
+    """The relay over the store's backlog, beside raw publishing of the same payloads (same
+    windows of 256 concurrent publishes) to a stream of its own."""
+    backlog = container.ledger.max_position()
+    started = time.perf_counter()
+    asyncio.run(relay_events(container, url, once=True, stop=asyncio.Event()))
+    relay_seconds = time.perf_counter() - started
+
+    raw_stream = StreamSettings(name="RAW", prefix="raw")
+    payloads = []
+    after = 0
+    while page := container.ledger.notifications_after(after, 5000):
+        for n in page:
+            message = encode(container.ledger, n, raw_stream)
+            payloads.append((message.subject, message.payload))
+        after = page[-1].id
+    raw_seconds = asyncio.run(raw_publish(url, raw_stream, payloads, window=256))
+    return Figure(
+        "relay", backlog / relay_seconds, "events/s", "raw nats-py publish",
+        len(payloads) / raw_seconds, extra={"events": backlog},
+    )  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     args = parser.parse_args()
 
-    call_command("migrate", verbosity=0)
     data = Path(settings.DATA_DIR)
     container = build_container(settings.EVENT_STORE_URLS)
     register(CountingHandler.name, CountingHandler)
     with NatsServer(data / "nats-bench") as server:
         settings.NATS_URL = server.url
         fill_store(container, args.events)
-        events = container.ledger.max_position()
-
-        started = time.perf_counter()
-        asyncio.run(relay_events(container, server.url, once=True, stop=asyncio.Event()))
-        relay_seconds = time.perf_counter() - started
-
-        raw_stream = StreamSettings(name="RAW", prefix="raw")
-        payloads = []
-        after = 0
-        while page := container.ledger.notifications_after(after, 5000):
-            for n in page:
-                message = encode(container.ledger, n, raw_stream)
-                payloads.append((message.subject, message.payload))
-            after = page[-1].id
-        raw_seconds = asyncio.run(raw_publish(server.url, raw_stream, payloads, window=256))
+        relay = relay_figure(container, server.url)
 
         started = time.perf_counter()
         asyncio.run(run_subscribers([CountingHandler.name], server.url, once=True))
         subscriber_seconds = time.perf_counter() - started
-        fetch_seconds = asyncio.run(raw_fetch(server.url, raw_stream, len(payloads)))
+        fetch_seconds = asyncio.run(
+            raw_fetch(server.url, StreamSettings("RAW", "raw"), relay.extra["events"])
+        )
     container.close()
 
     store = "PostgreSQL" if "postgres" in settings.EVENT_STORE_URLS["ledger"] else "SQLite"
     rows = [
-        ("relay", events / relay_seconds, "raw publish", len(payloads) / raw_seconds),
+        ("relay", relay.value, "raw publish", relay.anchor_value),
         (
             "subscriber",
             CountingHandler.seen / subscriber_seconds,
             "raw fetch",
-            len(payloads) / fetch_seconds,
+            relay.extra["events"] / fetch_seconds,
         ),
     ]
-    print(f"{events} events, {store} store, nats-server with sync_interval: always")
+    print(f"{relay.extra['events']} events, {store} store, nats-server with sync_interval: always")
     print(f"{'figure':<12}{'events/s':>10}   {'anchor':<12}{'msg/s':>10}   ratio")
     for name, value, anchor, anchor_value in rows:
+        assert value is not None
+        assert anchor_value is not None
         ratio = value / anchor_value
         print(f"{name:<12}{value:>10,.0f}   {anchor:<12}{anchor_value:>10,.0f}   {ratio:.2f}")
 

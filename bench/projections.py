@@ -7,7 +7,7 @@
     executemany the same rows inserted by the database driver's own executemany: the floor
                 under any projector that writes rows
 
-Run: .venv/bin/python -m bench.projections [--events N]   (DATABASE_URL picks PostgreSQL)
+Run: .venv/bin/python -m bench.projections [--events N]   (see bench/environment.py)
 """
 
 from __future__ import annotations
@@ -16,44 +16,83 @@ import argparse
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
 from django.db import connection, transaction
 
-from bench.messaging import fill_store  # sets Django up, as every bench does
-from config.container import build_container
-from messaging.embedded import NatsServer
-from messaging.management.commands.relay_events import relay_events
-from messaging.management.commands.run_subscriber import run_subscribers
-from projections.models import LedgerEntry
-from projections.rebuild import rebuild
+from bench.environment import prepare
+
+prepare()
 
 
-def executemany_seconds() -> tuple[int, float]:
-    """Copy the projected rows into a scratch table with one executemany; (rows, seconds)."""
+from bench.messaging import fill_store  # noqa: E402
+from config.container import build_container  # noqa: E402
+from messaging.embedded import NatsServer  # noqa: E402
+from messaging.management.commands.relay_events import relay_events  # noqa: E402
+from messaging.management.commands.run_subscriber import run_subscribers  # noqa: E402
+from projections.models import LedgerEntry  # noqa: E402
+from projections.rebuild import rebuild  # noqa: E402
+
+SCRATCH = "bench_entries"
+
+
+def projected_rows() -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The ``transactions`` rows as the database stores them (columns, values), serial key
+    left out: what an anchor writes again."""
     fields = [f for f in LedgerEntry._meta.local_fields if not f.primary_key]
-    columns = [f.column for f in fields]
-    rows = list(LedgerEntry.objects.values_list(*[f.attname for f in fields]))
+    rows = LedgerEntry.objects.values_list(*[f.attname for f in fields])
     values = [
         tuple(f.get_db_prep_value(v, connection) for f, v in zip(fields, row, strict=True))
         for row in rows
     ]
-    scratch = "bench_executemany"
+    return [f.column for f in fields], values
+
+
+def _scratch_table(columns: list[str]) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
-        cursor.execute(f"CREATE TABLE {scratch} AS SELECT {', '.join(columns)} FROM "  # noqa: S608
-                       f"{LedgerEntry._meta.db_table} WHERE 1 = 0")  # fmt: skip
-        insert = (
-            f"INSERT INTO {scratch} ({', '.join(columns)}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(columns))})"
-        )
+        cursor.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
+        cursor.execute(f"CREATE TABLE {SCRATCH} AS SELECT {', '.join(columns)} "  # noqa: S608
+                       f"FROM {LedgerEntry._meta.db_table} WHERE 1 = 0")  # fmt: skip
+
+
+def executemany_anchor() -> tuple[str, float, int]:
+    """The projected rows inserted again by the driver's executemany, in one transaction (as a
+    projector's batch is): (anchor name, seconds, rows)."""
+    columns, values = projected_rows()
+    _scratch_table(columns)
+    insert = (
+        f"INSERT INTO {SCRATCH} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    with connection.cursor() as cursor:
         started = time.perf_counter()
-        with transaction.atomic():  # one transaction, as a projector's batch is
+        with transaction.atomic():
             cursor.executemany(insert, values)
         seconds = time.perf_counter() - started
-        cursor.execute(f"DROP TABLE {scratch}")
-    return len(values), seconds
+        cursor.execute(f"DROP TABLE {SCRATCH}")
+    return "raw executemany", seconds, len(values)
+
+
+def copy_anchor() -> tuple[str, float]:
+    """The same rows by COPY (PostgreSQL's fastest load); SQLite has none: executemany there."""
+    if connection.vendor != "postgresql":
+        name, seconds, _ = executemany_anchor()
+        return f"{name} (SQLite has no COPY)", seconds
+    columns, values = projected_rows()
+    _scratch_table(columns)
+    connection.ensure_connection()
+    raw = connection.connection
+    assert raw is not None
+    started = time.perf_counter()
+    load = f"COPY {SCRATCH} ({', '.join(columns)}) FROM STDIN"
+    with transaction.atomic(), raw.cursor() as cursor, cursor.copy(load) as copy:
+        for row in values:
+            copy.write_row(row)
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {SCRATCH}")
+    return "raw COPY", seconds
 
 
 def main() -> None:
@@ -61,7 +100,6 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     args = parser.parse_args()
 
-    call_command("migrate", verbosity=0)
     container = build_container(settings.EVENT_STORE_URLS)
     with NatsServer(Path(settings.DATA_DIR) / "nats-bench-projections") as server:
         settings.NATS_URL = server.url
@@ -78,11 +116,10 @@ def main() -> None:
 
         from_stream = rebuild("transactions", container.applications, nats_url=server.url)
         from_store = rebuild("transactions", container.applications, source="store")
-        rows, raw_seconds = executemany_seconds()
+        _, raw_seconds, rows = executemany_anchor()
     container.close()
 
-    database = connection.vendor
-    print(f"{events:,} ledger events ({projected:,} entries), {database} database")
+    print(f"{events:,} ledger events ({projected:,} entries), {connection.vendor} database")
     print(f"{'figure':<22}{'value':>14}   {'anchor':<22}{'value':>14}   ratio")
     raw_rate = rows / raw_seconds
     lines = [

@@ -18,7 +18,7 @@ from sagas.engine import AfterCommit, SagaRunner, deadline_from_now, unfinished_
 class LedgerApplication(EventSourcedApplication):
     name = "ledger"
     catalogue = LEDGER_EVENTS
-    snapshotting_intervals = {Account: 200}
+    snapshotting_intervals = {Account: 50}
     transfer_deadline_seconds = 60.0
 
     # --- Accounts ----------------------------------------------------------------------------

@@ -230,13 +230,14 @@ class SagaRunner(Generic[C, S]):
         except RecordConflictError:
             return self.run(saga.id)  # started before (a retry, or a concurrent twin)
         self._committed(saga, "started")
-        return self.run(saga.id)
+        with self._scope_of(saga.id):
+            return self._drive(saga)
 
     def run(self, saga_id: UUID) -> S:
         """Advance the saga until it is finished; return its final state. Run outside any
         correlation scope (by the recovery command), it resumes the one it started in."""
         with self._scope_of(saga_id):
-            return self._run(saga_id)
+            return self._drive(self.app.repository.get(saga_id))
 
     def _scope_of(self, saga_id: UUID) -> AbstractContextManager[Any]:
         if current() is not None:
@@ -245,21 +246,22 @@ class SagaRunner(Generic[C, S]):
         meta = vars(first).get(META_FIELD, {}) if first is not None else {}
         return correlation_scope(meta.get("correlation_id"), causation_id=str(saga_id))
 
-    def _run(self, saga_id: UUID) -> S:
+    def _drive(self, saga: S) -> S:
+        """Make transitions until the saga is finished. The saga in hand stays current after
+        each save; only a lost version race means reloading it (the winner moved it on)."""
         conflicts = 0
-        while True:
-            saga: S = self.app.repository.get(saga_id)
-            if saga.is_finished:
-                return saga
+        while not saga.is_finished:
             try:
                 transition = self._advance(saga)
             except RecordConflictError:
                 conflicts += 1
                 if conflicts >= self.max_conflicts:
-                    raise SagaContendedError(f"saga {saga_id} lost {conflicts} races") from None
+                    raise SagaContendedError(f"saga {saga.id} lost {conflicts} races") from None
                 time.sleep(min(0.001 * 2 ** min(conflicts, 7), 0.1))
+                saga = self.app.repository.get(saga.id)
                 continue
             self._committed(saga, transition)
+        return saga
 
     def _advance(self, saga: S) -> str:
         if saga.status == SagaStatus.COMPENSATING:
