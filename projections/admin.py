@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from config.admin import ReadOnlyAdmin
 from kernel.money import format_cents
-from projections.models import AccountSummary, LedgerEntry
+from projections.models import AccountSummary, LedgerEntry, OrderSummary, ProductStock
 
 
 @admin.register(AccountSummary)
@@ -34,3 +34,25 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     @admin.display(description="balance after", ordering="balance_after")
     def balance(self, row: LedgerEntry) -> str:
         return format_cents(row.balance_after)
+
+
+@admin.register(OrderSummary)
+class OrderSummaryAdmin(ReadOnlyAdmin):
+    list_display = ("id", "owner", "status", "money", "account", "created_at", "updated_at")
+    list_filter = ("status",)
+    search_fields = ("id", "owner", "account")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="total", ordering="total")
+    def money(self, row: OrderSummary) -> str:
+        return format_cents(row.total)
+
+
+@admin.register(ProductStock)
+class ProductStockAdmin(ReadOnlyAdmin):
+    list_display = ("sku", "name", "money", "on_hand", "reserved", "available", "updated_at")
+    search_fields = ("sku", "name")
+
+    @admin.display(description="price", ordering="price")
+    def money(self, row: ProductStock) -> str:
+        return format_cents(row.price)
