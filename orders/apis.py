@@ -164,6 +164,13 @@ def order_written_body(order: Order) -> dict[str, Any]:
     return with_position(OrderWrittenOutput(order).data)
 
 
+class OrderItemInput(InputSerializer):
+    """One line of an order: a SKU and how many."""
+
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+
+
 class OrdersApi(APIView):
     class OrderFilters(serializers.Serializer):
         status = serializers.ChoiceField(
@@ -187,21 +194,9 @@ class OrdersApi(APIView):
         require_position(request, "orders", source="orders")
         return paginated(request, self, order_list(user=request.user, filters=filters), OrderOutput)
 
-    class ItemInput(serializers.Serializer):
-        sku = serializers.CharField(max_length=64)
-        quantity = serializers.IntegerField(min_value=1, max_value=10_000)
-
     class PlaceOrderInput(InputSerializer):
         account = serializers.UUIDField(help_text="your account that pays")
-        items = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=50)
-
-        def validate_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            checked = []
-            for item in items:
-                serializer = OrdersApi.ItemInput(data=item)
-                serializer.is_valid(raise_exception=True)
-                checked.append(dict(serializer.validated_data))
-            return checked
+        items = serializers.ListField(child=OrderItemInput(), min_length=1, max_length=50)
 
     @extend_schema(
         operation_id="place_order",

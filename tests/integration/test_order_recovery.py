@@ -59,19 +59,20 @@ class LedgerCrashingAfter:
 
 
 @pytest.fixture(params=["shared", "federated"] if postgres_server_url() else ["shared"])
-def apps(request: pytest.FixtureRequest, container: Container) -> Iterator[Container]:
+def apps(request: pytest.FixtureRequest) -> Iterator[Container]:
     """The container on the usual fresh stores, or with each context in a PostgreSQL database
     of its own (the federated set-up; PostgreSQL leg only — on SQLite every store is a file
     of its own already)."""
     if request.param == "shared":
-        yield container
+        yield request.getfixturevalue("container")
         return
     server = request.getfixturevalue("postgres_url")
     names = {c: f"eventbank_test_{c}_{uuid4().hex[:8]}" for c in CONTEXTS}
     with admin_connection(server) as conn:
         for name in names.values():
             conn.execute(f'CREATE DATABASE "{name}"')
-    built = build_container({c: database_url(server, db) for c, db in names.items()})
+    small_pools = "pool_size=2&max_overflow=2"
+    built = build_container({c: database_url(server, db, small_pools) for c, db in names.items()})
     try:
         yield built
     finally:
