@@ -45,6 +45,8 @@ def build_container(
         compliance=ComplianceApplication(env=eventstore_env(store_urls["compliance"])),
     )
     container.ledger.transfer_deadline_seconds = saga_deadline_seconds
+    container.orders.saga_deadline_seconds = saga_deadline_seconds
+    container.orders.payments = container.ledger  # orders pay through the ledger's use cases
     return container
 
 

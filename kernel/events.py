@@ -31,7 +31,11 @@ def event_id(aggregate_id: UUID, version: int) -> UUID:
 
 @dataclass(frozen=True)
 class EventType:
-    """The public name of an event class, and which of its fields are amounts in cents."""
+    """The public name of an event class, and which of its fields are amounts in cents.
+
+    A money field is a key of the event's data (every whole number under it is an amount), or a
+    dotted path into it: ``"items.price"`` is the ``price`` of each item in the list ``items``.
+    """
 
     name: str
     money_fields: frozenset[str] = frozenset()
@@ -85,7 +89,7 @@ def envelope(event: Any, *, catalogue: EventCatalogue, position: int | None) -> 
     state = vars(event)
     meta = state.get(META_FIELD) or {}
     data = {
-        key: _public_value(value, money=key in event_type.money_fields)
+        key: _public_value(value, event_type.money_fields, key)
         for key, value in state.items()
         if key not in _BASE_FIELDS and key != META_FIELD
     }
@@ -107,7 +111,15 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _public_value(value: Any, *, money: bool = False) -> Any:
+def _public_value(value: Any, money_paths: frozenset[str], key: str, money: bool = False) -> Any:
+    """``value``, found under ``key``, in its published form; ``money_paths`` are relative to the
+    mapping that holds ``key``."""
+    money = money or key in money_paths
+    inner = frozenset(p.removeprefix(f"{key}.") for p in money_paths if p.startswith(f"{key}."))
+    return _published(value, inner, money)
+
+
+def _published(value: Any, money_paths: frozenset[str], money: bool) -> Any:
     if money and isinstance(value, int) and not isinstance(value, bool):
         return format_cents(value)
     if isinstance(value, UUID):
@@ -119,7 +131,7 @@ def _public_value(value: Any, *, money: bool = False) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Mapping):
-        return {str(k): _public_value(v, money=money) for k, v in value.items()}
+        return {str(k): _public_value(v, money_paths, str(k), money) for k, v in value.items()}
     if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
-        return [_public_value(v, money=money) for v in value]
+        return [_published(v, money_paths, money) for v in value]
     return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from uuid import UUID, uuid4
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.persistence import RecordConflictError
 
@@ -13,6 +13,11 @@ from ledger.contract import LEDGER_EVENTS
 from ledger.domain import Account, AccountNotFound, InvalidState, SameAccount, TransferNotFound
 from ledger.saga import Transfer, TransferFunds
 from sagas.engine import AfterCommit, SagaRunner, deadline_from_now, unfinished_saga_ids
+
+# The account order payments go to, one per currency. Its owner is not a possible username
+# (Django's allow no colon), so no customer can ever see or move it.
+MERCHANT_OWNER = "system:merchant"
+_MERCHANT_NAMESPACE = uuid5(NAMESPACE_URL, "https://eventbank.example/merchant-accounts")
 
 
 class LedgerApplication(EventSourcedApplication):
@@ -36,6 +41,13 @@ class LedgerApplication(EventSourcedApplication):
                 raise InvalidState(f"Account {account.id} exists with other details.") from None
             return existing
         return account
+
+    def merchant_account(self, currency: str) -> Account:
+        """The system's own merchant account in ``currency``, opened on first use."""
+        account_id = uuid5(_MERCHANT_NAMESPACE, currency)
+        return self.find(account_id, Account) or self.open_account(
+            MERCHANT_OWNER, currency, account_id=account_id
+        )
 
     def get_account(self, account_id: UUID) -> Account:
         account = self.find(account_id, Account)

@@ -1,11 +1,241 @@
-"""The orders context's application, on its own event store."""
+"""The orders context's use cases: the catalogue's stock, and orders placed, shipped and
+cancelled as sagas that take payment through the ledger's application API."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import RecordConflictError
+
 from kernel.application import EventSourcedApplication
 from orders.contract import ORDERS_EVENTS
+from orders.domain import (
+    InvalidOrder,
+    InvalidState,
+    Order,
+    OrderNotFound,
+    OrderStatus,
+    Product,
+    ProductExists,
+    ProductNotFound,
+    RefundRefused,
+    check_quantity,
+    product_id,
+)
+from orders.saga import (
+    CancelOrder,
+    OrderCancellation,
+    Ordering,
+    OrderPlacement,
+    OrderSaga,
+    Payments,
+    PlaceOrder,
+    cancellation_id,
+    payment_id,
+    placement_id,
+)
+from sagas.engine import AfterCommit, SagaRunner, SagaStatus, deadline_from_now, unfinished_saga_ids
+
+logger = logging.getLogger(__name__)
+
+MAX_ORDER_LINES = 50
 
 
 class OrdersApplication(EventSourcedApplication):
     name = "orders"
     catalogue = ORDERS_EVENTS
+    snapshotting_intervals = {Product: 200}
+    saga_deadline_seconds = 60.0
+    currency = "EUR"  # the shop's prices, and the merchant account that takes its payments
+    payments: Payments  # the ledger's application API, wired by the composition root
+
+    # --- The catalogue ---------------------------------------------------------------------
+
+    def create_product(self, sku: str, name: str, price: int, stock: int) -> Product:
+        """Add a product. Creating a SKU again with the same details returns it (a retry)."""
+        product = Product.create(sku, name, price, stock)
+        try:
+            self.save_all(product)
+        except RecordConflictError:
+            existing = self.get_product(sku)
+            if (existing.name, existing.price) != (name, price):
+                raise ProductExists(f"Product {sku} exists with other details.") from None
+            return existing
+        return product
+
+    def get_product(self, sku: str) -> Product:
+        product = self.find(product_id(sku), Product)
+        if product is None:
+            raise ProductNotFound(f"Product {sku} not found.")
+        return product
+
+    def add_stock(self, sku: str, quantity: int, reference: str) -> Product:
+        def attempt() -> Product:
+            product = self.get_product(sku)
+            product.add_stock(quantity, reference)
+            self.save_all(product)
+            return product
+
+        return self.retrying(attempt)
+
+    # --- Orders ----------------------------------------------------------------------------
+
+    def place_order(
+        self,
+        customer: str,
+        account: UUID,
+        lines: Sequence[tuple[str, int]],
+        *,
+        order_id: UUID | None = None,
+        after_commit: AfterCommit | None = None,
+    ) -> OrderPlacement:
+        """Run the PlaceOrder saga; return it in its final state (the order is then confirmed,
+        or cancelled with nothing held). An ``order_id`` placed before resumes that placement.
+
+        Rejected before anything starts: no lines, a SKU twice, a bad quantity, an unknown SKU.
+        """
+        order_id = order_id or uuid4()
+        runner = self.placement_runner(after_commit)
+        saga_id = placement_id(order_id)
+        if self.find(saga_id, OrderPlacement) is not None:
+            return runner.run(saga_id)
+        items = self._priced(lines)
+        saga = OrderPlacement(
+            id=saga_id,
+            order_id=order_id,
+            customer=customer,
+            account=account,
+            items=items,
+            total=sum(i["price"] * i["quantity"] for i in items),
+            currency=self.currency,
+            payment_id=payment_id(saga_id),
+            deadline=deadline_from_now(self.saga_deadline_seconds),
+        )
+        return runner.start(saga)
+
+    def _priced(self, lines: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+        if not 1 <= len(lines) <= MAX_ORDER_LINES:
+            raise InvalidOrder(f"An order has 1 to {MAX_ORDER_LINES} lines.")
+        skus = [sku for sku, _ in lines]
+        if len(set(skus)) != len(skus):
+            raise InvalidOrder("Each SKU may appear once in an order.")
+        items = []
+        for sku, quantity in lines:
+            check_quantity(quantity)
+            try:
+                product = self.get_product(sku)
+            except ProductNotFound:
+                raise InvalidOrder(f"No product with SKU {sku}.") from None
+            items.append({"sku": sku, "quantity": quantity, "price": product.price})
+        return items
+
+    def get_order(self, order_id: UUID) -> Order:
+        order = self.find(order_id, Order)
+        if order is None:
+            raise OrderNotFound(f"Order {order_id} not found.")
+        return order
+
+    def ship_order(self, order_id: UUID) -> Order:
+        """Ship a confirmed order: what it reserved leaves the shelf, in the same transaction."""
+
+        def attempt() -> Order:
+            order = self.get_order(order_id)
+            order.ship()
+            products = [self.get_product(item["sku"]) for item in order.items]
+            for product in products:
+                product.commit(order.id)
+            self.save_all(order, *products)
+            return order
+
+        return self.retrying(attempt)
+
+    def cancel_order(self, order_id: UUID, *, after_commit: AfterCommit | None = None) -> Order:
+        """Cancel a confirmed order as the CancelOrder saga: refund, release, cancelled.
+
+        A cancelled order stays cancelled (asking again changes nothing); one still being
+        placed, or already shipped, is ``invalid_state``.
+        """
+        runner = self.cancellation_runner(after_commit)
+        saga_id = cancellation_id(order_id)
+        if self.find(saga_id, OrderCancellation) is not None:
+            saga = runner.run(saga_id)
+        else:
+            order = self.get_order(order_id)
+            if order.status == OrderStatus.CANCELLED:
+                return order
+            order.check_status(OrderStatus.CONFIRMED, doing="cancel")
+            saga = runner.start(
+                OrderCancellation(
+                    id=saga_id,
+                    order_id=order.id,
+                    customer=order.customer,
+                    account=order.account,
+                    items=order.items,
+                    total=order.total,
+                    currency=order.currency,
+                    payment_id=order.payment_id,
+                    deadline=deadline_from_now(self.saga_deadline_seconds),
+                )
+            )
+        if saga.status != SagaStatus.COMPLETED:
+            raise InvalidState(saga.failure_reason or f"Order {order_id} cannot be cancelled.")
+        return self.get_order(order_id)
+
+    def order_events(self, order_id: UUID) -> list[Any]:
+        """The order's stored events and its sagas', in the order they happened."""
+        events = self.stored_events(order_id)
+        for saga_id in (placement_id(order_id), cancellation_id(order_id)):
+            events.extend(self.stored_events(saga_id))
+        return sorted(events, key=lambda e: e.timestamp)
+
+    # --- Sagas -----------------------------------------------------------------------------
+
+    def placement_runner(
+        self, after_commit: AfterCommit | None = None
+    ) -> SagaRunner[Ordering, OrderPlacement]:
+        return SagaRunner(
+            self, PlaceOrder, Ordering(self, self.payments), after_commit=after_commit
+        )
+
+    def cancellation_runner(
+        self, after_commit: AfterCommit | None = None
+    ) -> SagaRunner[Ordering, OrderCancellation]:
+        return SagaRunner(
+            self, CancelOrder, Ordering(self, self.payments), after_commit=after_commit
+        )
+
+    def unfinished_sagas(self, older_than_seconds: float = 0.0) -> list[OrderSaga]:
+        """Order sagas left mid-way whose last step is older than the given age."""
+        now = datetime.now(UTC)
+        found: list[OrderSaga] = []
+        for saga_class in (OrderPlacement, OrderCancellation):
+            for saga_id in unfinished_saga_ids(self, saga_class):
+                saga = self.find(saga_id, saga_class)
+                if saga is None or saga.is_finished:
+                    continue
+                if (now - saga.modified_on).total_seconds() >= older_than_seconds:
+                    found.append(saga)
+        return found
+
+    def recover_sagas(self, older_than_seconds: float = 0.0) -> list[OrderSaga]:
+        """Finish or compensate every order saga left mid-way; return each as it now stands.
+
+        A refund the ledger refuses (the customer's account frozen) leaves its saga waiting for
+        the next round rather than stopping the others.
+        """
+        runs: dict[type[OrderSaga], Callable[[UUID], OrderSaga]] = {
+            OrderPlacement: self.placement_runner().run,
+            OrderCancellation: self.cancellation_runner().run,
+        }
+        recovered: list[OrderSaga] = []
+        for saga in self.unfinished_sagas(older_than_seconds):
+            try:
+                recovered.append(runs[type(saga)](saga.id))
+            except RefundRefused as refusal:
+                logger.warning("order saga %s waits for its refund: %s", saga.id, refusal)
+                recovered.append(self.repository.get(saga.id))
+        return recovered

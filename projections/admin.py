@@ -6,7 +6,13 @@ from django.contrib import admin
 
 from config.admin import ReadOnlyAdmin
 from kernel.money import format_cents
-from projections.models import AccountSummary, LedgerEntry, TransferSummary
+from projections.models import (
+    AccountSummary,
+    LedgerEntry,
+    OrderSummary,
+    ProductStock,
+    TransferSummary,
+)
 
 
 @admin.register(AccountSummary)
@@ -46,3 +52,25 @@ class TransferSummaryAdmin(ReadOnlyAdmin):
     @admin.display(description="amount", ordering="amount")
     def money(self, row: TransferSummary) -> str:
         return format_cents(row.amount)
+
+
+@admin.register(OrderSummary)
+class OrderSummaryAdmin(ReadOnlyAdmin):
+    list_display = ("id", "owner", "status", "money", "account", "created_at", "updated_at")
+    list_filter = ("status",)
+    search_fields = ("id", "owner", "account")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="total", ordering="total")
+    def money(self, row: OrderSummary) -> str:
+        return format_cents(row.total)
+
+
+@admin.register(ProductStock)
+class ProductStockAdmin(ReadOnlyAdmin):
+    list_display = ("sku", "name", "money", "on_hand", "reserved", "available", "updated_at")
+    search_fields = ("sku", "name")
+
+    @admin.display(description="price", ordering="price")
+    def money(self, row: ProductStock) -> str:
+        return format_cents(row.price)

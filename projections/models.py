@@ -81,3 +81,48 @@ class TransferSummary(models.Model):
 
     def __str__(self) -> str:
         return f"transfer {self.id} {self.status}"
+
+
+class OrderSummary(models.Model):
+    """The ``orders`` projection: one row per order, its current status and what it holds."""
+
+    id = models.UUIDField(primary_key=True)
+    owner = models.CharField(max_length=150, db_index=True, help_text="the customer's username")
+    account = models.UUIDField(help_text="the account that pays")
+    status = models.CharField(max_length=16, db_index=True)
+    total = models.BigIntegerField(help_text="cents")
+    currency = models.CharField(max_length=3)
+    items = models.JSONField(help_text='[{"sku", "quantity", "price"}], prices in cents')
+    version = models.PositiveIntegerField(help_text="the order's version this row reflects")
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        verbose_name = "order (projection)"
+        verbose_name_plural = "orders (projection)"
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.id} {self.status}"
+
+
+class ProductStock(models.Model):
+    """The ``products`` projection: one row per product, with its stock on hand and held."""
+
+    id = models.UUIDField(primary_key=True)
+    sku = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    price = models.BigIntegerField(help_text="cents")
+    on_hand = models.IntegerField()
+    reserved = models.IntegerField(help_text="held for orders not yet shipped or cancelled")
+    available = models.IntegerField(help_text="on hand minus reserved")
+    version = models.PositiveIntegerField(help_text="the product's version this row reflects")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["sku"]
+        verbose_name = "product stock (projection)"
+        verbose_name_plural = "product stock (projection)"
+
+    def __str__(self) -> str:
+        return self.sku

@@ -22,7 +22,13 @@ from django.db import models
 
 from kernel.money import cents_from_text
 from messaging.subscriber import Delivery
-from projections.models import AccountSummary, LedgerEntry, TransferSummary
+from projections.models import (
+    AccountSummary,
+    LedgerEntry,
+    OrderSummary,
+    ProductStock,
+    TransferSummary,
+)
 
 PROJECTION_PREFIX = "projection:"
 
@@ -210,8 +216,126 @@ class TransferSummaryProjector(Projector):
         row.updated_at = datetime.fromisoformat(event["timestamp"])
 
 
+class OrderSummaryProjector(Projector):
+    """``orders``: each order's owner, account, items, total and current status."""
+
+    name = PROJECTION_PREFIX + "orders"
+    event_types = ("order.>",)
+    model = OrderSummary
+    statuses: ClassVar[dict[str, str]] = {
+        "order.confirmed": "confirmed",
+        "order.cancellation_requested": "cancelling",
+        "order.cancelled": "cancelled",
+        "order.shipped": "shipped",
+    }
+
+    def apply(self, deliveries: Sequence[Delivery]) -> None:
+        ids = {UUID(d.event["aggregate_id"]) for d in deliveries}
+        rows = self.rows.objects.in_bulk(ids)
+        created: dict[UUID, OrderSummary] = {}
+        changed: set[UUID] = set()
+        for delivery in deliveries:
+            event = delivery.event
+            order_id = UUID(event["aggregate_id"])
+            row = rows.get(order_id) or created.get(order_id)
+            if row is None:
+                if event["type"] == "order.created":
+                    created[order_id] = self.created(order_id, event)
+                continue
+            if event["aggregate_version"] <= row.version:
+                continue  # already reflected: a replay
+            row.status = self.statuses.get(event["type"], row.status)
+            row.version = event["aggregate_version"]
+            row.updated_at = datetime.fromisoformat(event["timestamp"])
+            if order_id not in created:
+                changed.add(order_id)
+        self.rows.objects.bulk_create(created.values())
+        self.rows.objects.bulk_update(
+            [rows[i] for i in changed], ["status", "version", "updated_at"]
+        )
+
+    def created(self, order_id: UUID, event: dict[str, Any]) -> OrderSummary:
+        data, at = event["data"], datetime.fromisoformat(event["timestamp"])
+        return self.rows(
+            id=order_id,
+            owner=data["customer"],
+            account=UUID(data["account"]),
+            status="pending",
+            total=cents_from_text(data["total"]),
+            currency=data["currency"],
+            items=[{**item, "price": cents_from_text(item["price"])} for item in data["items"]],
+            version=event["aggregate_version"],
+            created_at=at,
+            updated_at=at,
+        )
+
+
+class ProductStockProjector(Projector):
+    """``products``: each product's price and stock — on hand, held for orders, available."""
+
+    name = PROJECTION_PREFIX + "products"
+    event_types = ("product.>", "inventory.>")
+    model = ProductStock
+
+    def apply(self, deliveries: Sequence[Delivery]) -> None:
+        ids = {UUID(d.event["aggregate_id"]) for d in deliveries}
+        rows = self.rows.objects.in_bulk(ids)
+        created: dict[UUID, ProductStock] = {}
+        changed: set[UUID] = set()
+        for delivery in deliveries:
+            event = delivery.event
+            product_id = UUID(event["aggregate_id"])
+            row = rows.get(product_id) or created.get(product_id)
+            if row is None:
+                if event["type"] == "product.created":
+                    created[product_id] = self.created(product_id, event)
+                continue
+            if event["aggregate_version"] <= row.version:
+                continue
+            self.fold(row, event)
+            if product_id not in created:
+                changed.add(product_id)
+        self.rows.objects.bulk_create(created.values())
+        self.rows.objects.bulk_update(
+            [rows[i] for i in changed],
+            ["on_hand", "reserved", "available", "version", "updated_at"],
+        )
+
+    def created(self, product_id: UUID, event: dict[str, Any]) -> ProductStock:
+        data = event["data"]
+        return self.rows(
+            id=product_id,
+            sku=data["sku"],
+            name=data["name"],
+            price=cents_from_text(data["price"]),
+            on_hand=data["stock"],
+            reserved=0,
+            available=data["stock"],
+            version=event["aggregate_version"],
+            updated_at=datetime.fromisoformat(event["timestamp"]),
+        )
+
+    @staticmethod
+    def fold(row: ProductStock, event: dict[str, Any]) -> None:
+        kind, data = event["type"], event["data"]
+        if kind == "product.stock_added":
+            row.on_hand = data["on_hand"]
+        elif kind == "inventory.reserved":
+            row.reserved += data["quantity"]
+        elif kind == "inventory.released":
+            row.reserved -= data["quantity"]
+        elif kind == "inventory.committed":
+            row.reserved -= data["quantity"]
+            row.on_hand = data["on_hand"]
+        row.available = row.on_hand - row.reserved
+        row.version = event["aggregate_version"]
+        row.updated_at = datetime.fromisoformat(event["timestamp"])
+
+
 PROJECTORS: dict[str, type[Projector]] = {
     "accounts": AccountSummaryProjector,
     "transactions": LedgerEntryProjector,
     "transfers": TransferSummaryProjector,
+    "orders": OrderSummaryProjector,
+    "products": ProductStockProjector,
 }

@@ -9,11 +9,18 @@ from uuid import UUID
 from django.db.models import Q, QuerySet
 
 from messaging.models import SubscriberPosition
-from projections.models import AccountSummary, LedgerEntry, TransferSummary
+from projections.models import (
+    AccountSummary,
+    LedgerEntry,
+    OrderSummary,
+    ProductStock,
+    TransferSummary,
+)
 from projections.projectors import PROJECTORS
 
 ACCOUNT_ORDERINGS = {"opened_at", "-opened_at", "balance", "-balance", "updated_at", "-updated_at"}
 TRANSFER_ORDERINGS = {"started_at", "-started_at", "amount", "-amount", "updated_at", "-updated_at"}
+ORDER_ORDERINGS = {"created_at", "-created_at", "total", "-total", "updated_at", "-updated_at"}
 
 
 def account_list(*, user: Any, filters: dict[str, Any]) -> QuerySet[AccountSummary]:
@@ -58,6 +65,40 @@ def transfer_list(*, user: Any, filters: dict[str, Any]) -> QuerySet[TransferSum
     if filters.get("until"):
         transfers = transfers.filter(started_at__lt=filters["until"])
     return transfers.order_by(filters.get("ordering") or "-started_at", "id")
+
+
+def order_list(*, user: Any, filters: dict[str, Any]) -> QuerySet[OrderSummary]:
+    """Orders a user may see (a customer: its own; staff: all), filtered and ordered."""
+    orders = OrderSummary.objects.all()
+    if not user.is_staff:
+        orders = orders.filter(owner=user.get_username())
+    elif filters.get("owner"):
+        orders = orders.filter(owner=filters["owner"])
+    if filters.get("status"):
+        orders = orders.filter(status=filters["status"])
+    if filters.get("account"):
+        orders = orders.filter(account=filters["account"])
+    if filters.get("since"):
+        orders = orders.filter(created_at__gte=filters["since"])
+    if filters.get("until"):
+        orders = orders.filter(created_at__lt=filters["until"])
+    return orders.order_by(filters.get("ordering") or "-created_at", "id")
+
+
+def order_get(*, user: Any, order_id: UUID) -> OrderSummary | None:
+    """One order as the projection has it, if this user may see it."""
+    orders = OrderSummary.objects.filter(id=order_id)
+    if not user.is_staff:
+        orders = orders.filter(owner=user.get_username())
+    return orders.first()
+
+
+def product_list(*, filters: dict[str, Any]) -> QuerySet[ProductStock]:
+    """The catalogue, by SKU; ``in_stock`` keeps only what can be ordered now."""
+    products = ProductStock.objects.all()
+    if filters.get("in_stock"):
+        products = products.filter(available__gt=0)
+    return products.order_by("sku")
 
 
 def caught_up_to(projection: str, source: str) -> int:

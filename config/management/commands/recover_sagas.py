@@ -16,15 +16,22 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from config.container import Container, get_container
-from ledger.saga import Transfer
+from sagas.engine import Saga
 
 
-def recover(container: Container, older_than: float, *, dry_run: bool = False) -> list[Transfer]:
-    """Run every unfinished saga older than ``older_than`` seconds to its end."""
+def recover(container: Container, older_than: float, *, dry_run: bool = False) -> list[Saga]:
+    """Run every unfinished saga older than ``older_than`` seconds to its end: transfers first,
+    then order sagas (whose payments are transfers, so they find those already settled)."""
     if dry_run:
         ledger = container.ledger
-        return [ledger.get_transfer(i) for i in ledger.unfinished_transfers(older_than)]
-    return container.ledger.recover_transfers(older_than)
+        transfers: list[Saga] = [
+            ledger.get_transfer(i) for i in ledger.unfinished_transfers(older_than)
+        ]
+        return transfers + list(container.orders.unfinished_sagas(older_than))
+    return [
+        *container.ledger.recover_transfers(older_than),
+        *container.orders.recover_sagas(older_than),
+    ]
 
 
 class Command(BaseCommand):
@@ -51,6 +58,6 @@ class Command(BaseCommand):
         while True:
             for saga in recover(get_container(), older_than, dry_run=dry_run):
                 verb = "would resume" if dry_run else "recovered"
-                self.stdout.write(f"{verb} transfer {saga.id}: {saga.status}")
+                self.stdout.write(f"{verb} {type(saga).__name__} {saga.id}: {saga.status}")
             if not every or stop.wait(every):
                 return

@@ -1,0 +1,311 @@
+"""The orders context's REST endpoints: parse, call the application, render.
+
+Writes go to the aggregates through ``OrdersApplication``; lists and order reads come from the
+``orders`` and ``products`` projections (eventually consistent: a write's ``position`` given as
+``?min_position=`` waits for it). The history endpoint puts the projection's current state beside
+the event store's record. A customer sees only its own orders: anyone else's is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.consistency import require_position
+from api.errors import ApiError
+from api.idempotency import run_idempotently
+from api.pagination import paginated, query_filters
+from api.serializers import AmountField, InputSerializer, PositionField
+from config.container import get_container
+from kernel.events import envelope
+from ledger.apis import owned_account
+from orders.application import OrdersApplication
+from orders.domain import Order, OrderNotFound, Product, status_history
+from projections.models import OrderSummary
+from projections.selectors import ORDER_ORDERINGS, order_get, order_list, product_list
+from sagas.engine import SagaStatus
+
+
+def orders() -> OrdersApplication:
+    return get_container().orders
+
+
+def owned_order(request: Request, order_id: UUID) -> Order:
+    """The order, if this user may see it; otherwise "not found", as if it did not exist."""
+    order = orders().get_order(order_id)
+    if not (request.user.is_staff or order.customer == request.user.get_username()):
+        raise OrderNotFound(f"Order {order_id} not found.")
+    return order
+
+
+def with_position(body: Any) -> dict[str, Any]:
+    return {**body, "position": orders().max_position()}
+
+
+# --- Products --------------------------------------------------------------------------------
+
+
+class ProductOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    price = AmountField()
+    on_hand = serializers.IntegerField()
+    reserved = serializers.IntegerField()
+    available = serializers.IntegerField()
+    version = serializers.IntegerField()
+
+
+class ProductWrittenOutput(ProductOutput):
+    position = PositionField()
+
+
+def product_body(product: Product) -> dict[str, Any]:
+    return with_position(ProductWrittenOutput(product).data)
+
+
+class ProductsApi(APIView):
+    class ProductFilters(serializers.Serializer):
+        in_stock = serializers.BooleanField(required=False, help_text="only what can be ordered")
+        min_position = serializers.IntegerField(required=False, min_value=0)
+
+    @extend_schema(
+        operation_id="list_products",
+        parameters=[ProductFilters],
+        responses={200: ProductOutput(many=True)},
+        description="From the products projection (eventually consistent; see min_position).",
+    )
+    def get(self, request: Request) -> Response:
+        filters = query_filters(request, self.ProductFilters)
+        require_position(request, "products", source="orders")
+        return paginated(request, self, product_list(filters=filters), ProductOutput)
+
+    class CreateProductInput(InputSerializer):
+        sku = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+        name = serializers.CharField(max_length=200)
+        price = AmountField()
+        stock = serializers.IntegerField(min_value=0, max_value=1_000_000)
+
+    @extend_schema(
+        operation_id="create_product",
+        request=CreateProductInput,
+        responses={201: ProductWrittenOutput},
+    )
+    def post(self, request: Request) -> Response:
+        if not request.user.is_staff:
+            raise ApiError(403, "permission_denied", "Only staff may add products.")
+        data = self.CreateProductInput.validated(request.data)
+
+        def create(operation_id: UUID) -> Response:
+            product = orders().create_product(
+                data["sku"], data["name"], data["price"], data["stock"]
+            )
+            return Response(product_body(product), status=201)
+
+        return run_idempotently(request, create)
+
+
+class ProductStockApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    class AddStockInput(InputSerializer):
+        quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+
+    @extend_schema(
+        operation_id="add_stock", request=AddStockInput, responses={201: ProductWrittenOutput}
+    )
+    def post(self, request: Request, sku: str) -> Response:
+        data = self.AddStockInput.validated(request.data)
+        orders().get_product(sku)  # 404 before the key is spent
+
+        def add(operation_id: UUID) -> Response:
+            product = orders().add_stock(sku, data["quantity"], reference=str(operation_id))
+            return Response(product_body(product), status=201)
+
+        return run_idempotently(request, add)
+
+
+# --- Orders ----------------------------------------------------------------------------------
+
+
+class ItemOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    price = AmountField()
+
+
+class OrderOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    account = serializers.UUIDField()
+    total = AmountField()
+    currency = serializers.CharField()
+    items = ItemOutput(many=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class OrderWrittenOutput(OrderOutput):
+    """An order as its aggregate has it, right after a write."""
+
+    created_at = serializers.DateTimeField(source="created_on")
+    updated_at = serializers.DateTimeField(source="modified_on")
+    cancel_reason = serializers.CharField(allow_null=True)
+    position = PositionField()
+
+
+def order_written_body(order: Order) -> dict[str, Any]:
+    return with_position(OrderWrittenOutput(order).data)
+
+
+class OrderItemInput(InputSerializer):
+    """One line of an order: a SKU and how many."""
+
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+
+
+class OrdersApi(APIView):
+    class OrderFilters(serializers.Serializer):
+        status = serializers.ChoiceField(
+            ["pending", "confirmed", "cancelling", "cancelled", "shipped"], required=False
+        )
+        account = serializers.UUIDField(required=False)
+        owner = serializers.CharField(required=False, help_text="Staff only.")
+        since = serializers.DateTimeField(required=False, help_text="created at or after")
+        until = serializers.DateTimeField(required=False, help_text="created before")
+        ordering = serializers.ChoiceField(sorted(ORDER_ORDERINGS), required=False)
+        min_position = serializers.IntegerField(required=False, min_value=0)
+
+    @extend_schema(
+        operation_id="list_orders",
+        parameters=[OrderFilters],
+        responses={200: OrderOutput(many=True)},
+        description="From the orders projection (eventually consistent; see min_position).",
+    )
+    def get(self, request: Request) -> Response:
+        filters = query_filters(request, self.OrderFilters)
+        require_position(request, "orders", source="orders")
+        return paginated(request, self, order_list(user=request.user, filters=filters), OrderOutput)
+
+    class PlaceOrderInput(InputSerializer):
+        account = serializers.UUIDField(help_text="your account that pays")
+        items = serializers.ListField(child=OrderItemInput(), min_length=1, max_length=50)
+
+    @extend_schema(
+        operation_id="place_order",
+        request=PlaceOrderInput,
+        responses={201: OrderWrittenOutput},
+        description="Runs the PlaceOrder saga and answers with its final state: 201 when "
+        "confirmed; 409 out_of_stock, insufficient_funds, account_frozen, ... when it was "
+        "cancelled (nothing reserved, nothing paid; the order id in details).",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.PlaceOrderInput.validated(request.data)
+        owned_account(request, data["account"])  # you pay only with your own money
+        lines = [(item["sku"], item["quantity"]) for item in data["items"]]
+
+        def place(operation_id: UUID) -> Response:
+            placement = orders().place_order(
+                request.user.get_username(), data["account"], lines, order_id=operation_id
+            )
+            if placement.status != SagaStatus.COMPLETED:
+                raise ApiError(
+                    409,
+                    placement.failure_code or "order_failed",
+                    placement.failure_reason or "The order could not be placed.",
+                    {"order_id": str(placement.order_id), "status": "cancelled"},
+                )
+            order = orders().get_order(placement.order_id)
+            return Response(order_written_body(order), status=201)
+
+        return run_idempotently(request, place)
+
+
+def projected_order(request: Request, order_id: UUID) -> OrderSummary:
+    require_position(request, "orders", source="orders")
+    row = order_get(user=request.user, order_id=order_id)
+    if row is None:
+        raise OrderNotFound(f"Order {order_id} not found.")
+    return row
+
+
+class OrderDetailApi(APIView):
+    class DetailFilters(serializers.Serializer):
+        min_position = serializers.IntegerField(required=False, min_value=0)
+
+    @extend_schema(
+        operation_id="get_order",
+        parameters=[DetailFilters],
+        responses={200: OrderOutput},
+        description="From the orders projection (eventually consistent; see min_position).",
+    )
+    def get(self, request: Request, order_id: UUID) -> Response:
+        return Response(OrderOutput(projected_order(request, order_id)).data)
+
+
+class StatusOutput(serializers.Serializer):
+    status = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class OrderHistoryOutput(OrderOutput):
+    status_history = StatusOutput(many=True)
+    events = serializers.ListField(child=serializers.DictField())
+
+
+class OrderHistoryApi(APIView):
+    @extend_schema(
+        operation_id="order_history",
+        parameters=[OrderDetailApi.DetailFilters],
+        responses={200: OrderHistoryOutput},
+        description="The order's current state from the orders projection, beside its status "
+        "history and every event of it and its sagas, read from the event store.",
+    )
+    def get(self, request: Request, order_id: UUID) -> Response:
+        order = owned_order(request, order_id)  # the record decides whether it exists
+        require_position(request, "orders", source="orders")
+        app = orders()
+        row = OrderSummary.objects.filter(id=order.id).first()
+        if row is None:
+            raise ApiError(
+                503,
+                "projection_behind",
+                f"The orders projection has not seen order {order_id} yet; retry shortly.",
+                {"projection": "orders", "source": "orders"},
+            )
+        events = app.order_events(order.id)
+        own = [e for e in events if e.originator_id == order.id]
+        body = {
+            **OrderOutput(row).data,
+            "status_history": StatusOutput(status_history(own), many=True).data,
+            "events": [envelope(e, catalogue=app.catalogue, position=None) for e in events],
+        }
+        return Response(body)
+
+
+class ShipOrderApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(operation_id="ship_order", request=None, responses={200: OrderWrittenOutput})
+    def post(self, request: Request, order_id: UUID) -> Response:
+        return Response(order_written_body(orders().ship_order(order_id)))
+
+
+class CancelOrderApi(APIView):
+    @extend_schema(
+        operation_id="cancel_order",
+        request=None,
+        responses={200: OrderWrittenOutput},
+        description="Runs the CancelOrder saga: refund, release, cancelled. 409 invalid_state "
+        "once shipped (or while still being placed).",
+    )
+    def post(self, request: Request, order_id: UUID) -> Response:
+        order = owned_order(request, order_id)
+        return Response(order_written_body(orders().cancel_order(order.id)))

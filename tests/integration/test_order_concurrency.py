@@ -1,0 +1,65 @@
+"""Many customers race for the last items: never oversold, every order confirmed or cancelled,
+and the merchant holds exactly what the confirmed orders cost."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from uuid import UUID
+
+from config.container import Container
+from orders.domain import OrderStatus
+from sagas.engine import SagaStatus
+from tests.support import balances, funded
+
+CUSTOMERS, LAST_ITEMS = 10, 4
+
+
+def test_customers_racing_for_the_last_items_never_oversell(container: Container) -> None:
+    orders, ledger = container.orders, container.ledger
+    orders.create_product("LAST", "the last of them", 250, LAST_ITEMS)
+    orders.create_product("PLENTY", "plenty of these", 100, 1_000)
+    wallets = [funded(ledger, 1_000, owner=f"c{i}") for i in range(CUSTOMERS)]
+    outcomes: Counter[str] = Counter()
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(CUSTOMERS)
+
+    def customer(i: int) -> None:
+        start.wait()
+        try:
+            placement = orders.place_order(f"c{i}", wallets[i], [("PLENTY", 1), ("LAST", 1)])
+        except BaseException as exc:  # any error at all fails the test below
+            with lock:
+                errors.append(exc)
+            return
+        with lock:
+            outcomes[str(placement.status)] += 1
+
+    threads = [threading.Thread(target=customer, args=(i,)) for i in range(CUSTOMERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=240)
+
+    assert errors == []
+    assert outcomes == {
+        SagaStatus.COMPLETED: LAST_ITEMS,
+        SagaStatus.COMPENSATED: CUSTOMERS - LAST_ITEMS,
+    }
+    last, plenty = orders.get_product("LAST"), orders.get_product("PLENTY")
+    assert (last.on_hand, last.reserved, last.available) == (LAST_ITEMS, LAST_ITEMS, 0)
+    assert (plenty.reserved, plenty.available) == (LAST_ITEMS, 1_000 - LAST_ITEMS)
+    statuses = Counter(
+        str(orders.get_order(UUID(str(n.originator_id))).status)
+        for n in orders.notifications_after(0, 10_000)
+        if n.topic.endswith("Order.Created")
+    )
+    assert statuses == {
+        OrderStatus.CONFIRMED: LAST_ITEMS,
+        OrderStatus.CANCELLED: CUSTOMERS - LAST_ITEMS,
+    }
+    paid = sorted(balances(ledger, *wallets))
+    assert paid == [650] * LAST_ITEMS + [1_000] * (CUSTOMERS - LAST_ITEMS)
+    assert ledger.merchant_account("EUR").balance == 350 * LAST_ITEMS
+    assert orders.unfinished_sagas() == [] and ledger.unfinished_transfers() == []
