@@ -7,6 +7,7 @@ attempt to create it finds the id taken.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid5
 
@@ -68,7 +69,7 @@ class Alert(Aggregate):
         self.rule = rule
         self.reason = reason
         self.status = AlertStatus.OPEN
-        self.resolved_by: str | None = None
+        self.resolved_by = ""
         self.note = ""
 
     @classmethod
@@ -84,6 +85,15 @@ class Alert(Aggregate):
             rule=rule,
             reason=reason,
         )
+
+    @property
+    def raised_at(self) -> datetime:
+        return self.created_on
+
+    @property
+    def resolved_at(self) -> datetime | None:
+        """When it was resolved: its last event, since nothing follows a resolution."""
+        return None if self.status == AlertStatus.OPEN else self.modified_on
 
     def resolve(self, decision: str, by: str, note: str = "") -> None:
         """Clear or escalate. The account travels with the event: the ledger acts on it alone."""

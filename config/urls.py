@@ -8,6 +8,7 @@ from config.health import healthz
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("api/compliance/", include("compliance.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("healthz", healthz, name="healthz"),
 ]

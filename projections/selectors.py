@@ -9,7 +9,7 @@ from uuid import UUID
 from django.db.models import QuerySet
 
 from messaging.models import SubscriberPosition
-from projections.models import AccountSummary, LedgerEntry
+from projections.models import AccountSummary, AlertSummary, LedgerEntry
 from projections.projectors import PROJECTORS
 
 ACCOUNT_ORDERINGS = {"opened_at", "-opened_at", "balance", "-balance", "updated_at", "-updated_at"}
@@ -39,6 +39,15 @@ def entry_list(*, account_id: UUID, filters: dict[str, Any]) -> QuerySet[LedgerE
     if filters.get("until"):
         entries = entries.filter(at__lt=filters["until"])
     return entries.order_by("-at", "-version")
+
+
+def alert_list(*, filters: dict[str, Any]) -> QuerySet[AlertSummary]:
+    """Compliance alerts, newest first, by status, rule, account or transfer."""
+    alerts = AlertSummary.objects.all()
+    for name in ("status", "rule", "account", "transfer_id"):
+        if filters.get(name):
+            alerts = alerts.filter(**{name: filters[name]})
+    return alerts.order_by("-raised_at", "id")
 
 
 def caught_up_to(projection: str, source: str) -> int:
