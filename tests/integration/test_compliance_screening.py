@@ -54,7 +54,7 @@ def raised_alerts(container: Container) -> list[UUID]:
     """The ids of every alert.raised event in the compliance store, duplicates included."""
     compliance = container.compliance
     return [
-        n.originator_id
+        UUID(str(n.originator_id))
         for n in compliance.notifications_after(0, 100_000)
         if n.topic.endswith("Alert.Raised")
     ]

@@ -186,3 +186,7 @@ def test_the_lookback_covers_every_window() -> None:
     assert DEFAULTS.lookback == timedelta(hours=24)
     wide = RuleSettings(velocity_window=timedelta(days=2))
     assert wide.lookback == timedelta(days=2)
+
+
+def test_the_settings_hold_api_md_defaults(settings) -> None:
+    assert RuleSettings.from_mapping(settings.COMPLIANCE_RULES) == RuleSettings()
