@@ -8,7 +8,8 @@ Each escalation is applied once: ``AppliedEscalation`` rows are written in the t
 moves the subscriber's position, so a replay skips them. A redelivery after a crash between the
 freeze (ledger store) and that commit freezes a frozen account, which changes nothing.
 A closed account is recorded as such and skipped: it moves no money, so there is nothing left
-to stop, and refusing would only park the message forever.
+to stop, and refusing would only park the message forever. An account the ledger does not know
+is a real inconsistency: that message is parked for an operator (``retry_dead_letters``).
 """
 
 from __future__ import annotations
