@@ -17,13 +17,14 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from api.errors import ApiError
+from compliance.domain import ComplianceError
 from kernel.money import InvalidAmount
 from ledger.domain import LedgerError
 from orders.domain import OrdersError
 
 logger = logging.getLogger(__name__)
 
-DOMAIN_ERRORS: tuple[type[Exception], ...] = (LedgerError, OrdersError)
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (LedgerError, OrdersError, ComplianceError)
 
 # Domain codes that are not "a business rule said no" (409).
 STATUS_BY_DOMAIN_CODE = {"not_found": 404, "invalid": 400}

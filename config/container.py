@@ -10,8 +10,8 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from compliance.application import ComplianceApplication
 from config.stores import eventstore_env
@@ -19,35 +19,72 @@ from kernel.application import EventSourcedApplication
 from ledger.application import LedgerApplication
 from orders.application import OrdersApplication
 
+A = TypeVar("A", bound=EventSourcedApplication)
 
-@dataclass(frozen=True)
+
 class Container:
-    ledger: LedgerApplication
-    orders: OrdersApplication
-    compliance: ComplianceApplication
+    """Each context's application, built the first time it is asked for.
+
+    Building a PostgreSQL-backed application opens its connection pool, so a process that uses
+    one context (a subscriber that only freezes accounts) holds no connections to the others.
+    """
+
+    def __init__(
+        self, store_urls: Mapping[str, str], *, saga_deadline_seconds: float = 60.0
+    ) -> None:
+        self._store_urls = dict(store_urls)
+        self._saga_deadline_seconds = saga_deadline_seconds
+        self._built: dict[str, EventSourcedApplication] = {}
+        self._lock = threading.RLock()  # building orders builds the ledger it pays through
+
+    @property
+    def ledger(self) -> LedgerApplication:
+        return self._application("ledger", LedgerApplication, self._configure_ledger)
+
+    @property
+    def orders(self) -> OrdersApplication:
+        return self._application("orders", OrdersApplication, self._configure_orders)
+
+    @property
+    def compliance(self) -> ComplianceApplication:
+        return self._application("compliance", ComplianceApplication)
+
+    def _configure_ledger(self, ledger: LedgerApplication) -> None:
+        ledger.transfer_deadline_seconds = self._saga_deadline_seconds
+
+    def _configure_orders(self, orders: OrdersApplication) -> None:
+        orders.saga_deadline_seconds = self._saga_deadline_seconds
+        orders.payments = self.ledger  # orders pay through the ledger's use cases
 
     @property
     def applications(self) -> dict[str, EventSourcedApplication]:
         return {"ledger": self.ledger, "orders": self.orders, "compliance": self.compliance}
 
+    def _application(
+        self, context: str, kind: type[A], configure: Callable[[A], None] | None = None
+    ) -> A:
+        with self._lock:
+            app = self._built.get(context)
+            if app is None:
+                app = kind(env=eventstore_env(self._store_urls[context]))
+                if configure is not None:
+                    configure(app)
+                self._built[context] = app
+        assert isinstance(app, kind)
+        return app
+
     def close(self) -> None:
-        for app in self.applications.values():
+        with self._lock:
+            built, self._built = self._built, {}
+        for app in built.values():
             app.close()
 
 
 def build_container(
     store_urls: Mapping[str, str], *, saga_deadline_seconds: float = 60.0
 ) -> Container:
-    """Build the applications, each on the event store its URL names."""
-    container = Container(
-        ledger=LedgerApplication(env=eventstore_env(store_urls["ledger"])),
-        orders=OrdersApplication(env=eventstore_env(store_urls["orders"])),
-        compliance=ComplianceApplication(env=eventstore_env(store_urls["compliance"])),
-    )
-    container.ledger.transfer_deadline_seconds = saga_deadline_seconds
-    container.orders.saga_deadline_seconds = saga_deadline_seconds
-    container.orders.payments = container.ledger  # orders pay through the ledger's use cases
-    return container
+    """The applications, each on the event store its URL names (built when first used)."""
+    return Container(store_urls, saga_deadline_seconds=saga_deadline_seconds)
 
 
 _lock = threading.Lock()

@@ -152,6 +152,20 @@ SAGA_RECOVERY_OLDER_THAN_SECONDS = float(os.environ.get("EVENTBANK_SAGA_RECOVERY
 
 READ_YOUR_WRITES_TIMEOUT_SECONDS = float(os.environ.get("EVENTBANK_READ_YOUR_WRITES_TIMEOUT", "5"))
 
+# --- Compliance ----------------------------------------------------------------------------
+# The risk rules' thresholds (compliance/rules.py, RuleSettings): amounts in cents, windows in
+# seconds. These are API.md's defaults.
+
+COMPLIANCE_RULES = {
+    "large_transfer_cents": 10_000_00,
+    "daily_limit_cents": 15_000_00,
+    "velocity_count": 5,
+    "velocity_window_seconds": 10 * 60,
+    "structuring_count": 3,
+    "structuring_window_seconds": 24 * 60 * 60,
+    "structuring_band_cents": (9_000_00, 9_999_99),
+}
+
 # --- Money ---------------------------------------------------------------------------------
 
 DEFAULT_CURRENCY = "EUR"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from config.admin import ReadOnlyAdmin
+from config.container import get_container
 from kernel.money import format_cents
+from ledger.domain import LedgerError
 from projections.models import (
     AccountSummary,
     LedgerEntry,
@@ -20,10 +24,24 @@ class AccountSummaryAdmin(ReadOnlyAdmin):
     list_display = ("id", "owner", "currency", "amount", "status", "version", "updated_at")
     list_filter = ("status", "currency")
     search_fields = ("id", "owner")
+    actions = ["unfreeze_selected"]
 
     @admin.display(description="balance", ordering="balance")
     def amount(self, row: AccountSummary) -> str:
         return format_cents(row.balance)
+
+    @admin.action(description="Unfreeze the selected accounts")
+    def unfreeze_selected(self, request: HttpRequest, queryset: QuerySet[AccountSummary]) -> None:
+        """Through the Account aggregate: the row changes when the projector applies it."""
+        ledger = get_container().ledger
+        done = 0
+        for row in queryset:
+            try:
+                ledger.unfreeze_account(row.id)
+                done += 1
+            except LedgerError as exc:
+                self.message_user(request, f"{row.id}: {exc}", messages.WARNING)
+        self.message_user(request, f"{done} of {len(queryset)} unfrozen.", messages.SUCCESS)
 
 
 @admin.register(LedgerEntry)

@@ -126,3 +126,28 @@ class ProductStock(models.Model):
 
     def __str__(self) -> str:
         return self.sku
+
+
+class AlertSummary(models.Model):
+    """The ``alerts`` projection: one row per compliance alert, with its review."""
+
+    id = models.UUIDField(primary_key=True)
+    transfer_id = models.UUIDField(db_index=True)
+    account = models.UUIDField(db_index=True)
+    amount = models.BigIntegerField(help_text="cents")
+    rule = models.CharField(max_length=32, db_index=True)
+    reason = models.TextField()
+    status = models.CharField(max_length=16, db_index=True)  # open, cleared, escalated
+    raised_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True)
+    note = models.TextField(blank=True)
+    version = models.PositiveIntegerField(help_text="the alert's version this row reflects")
+
+    class Meta:
+        ordering = ["-raised_at", "id"]
+        verbose_name = "alert (projection)"
+        verbose_name_plural = "alerts (projection)"
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.transfer_id} ({self.status})"

@@ -24,6 +24,7 @@ from kernel.money import cents_from_text
 from messaging.subscriber import Delivery
 from projections.models import (
     AccountSummary,
+    AlertSummary,
     LedgerEntry,
     OrderSummary,
     ProductStock,
@@ -332,10 +333,65 @@ class ProductStockProjector(Projector):
         row.updated_at = datetime.fromisoformat(event["timestamp"])
 
 
+class AlertProjector(Projector):
+    """``alerts``: each compliance alert, open or as its reviewer resolved it."""
+
+    name = PROJECTION_PREFIX + "alerts"
+    event_types = ("compliance.alert.>",)
+    model = AlertSummary
+
+    def apply(self, deliveries: Sequence[Delivery]) -> None:
+        rows = self.rows.objects.in_bulk({UUID(d.event["aggregate_id"]) for d in deliveries})
+        created: dict[UUID, AlertSummary] = {}
+        changed: set[UUID] = set()
+        for delivery in deliveries:
+            event = delivery.event
+            alert_id = UUID(event["aggregate_id"])
+            row = rows.get(alert_id) or created.get(alert_id)
+            if row is None:
+                if event["type"] == "compliance.alert.raised":
+                    created[alert_id] = self.raised(alert_id, event)
+                continue  # a resolution before its alert: this projection never saw it raised
+            if event["aggregate_version"] <= row.version:
+                continue  # already reflected: a replay
+            if event["type"] == "compliance.alert.resolved":
+                self.resolved(row, event)
+                if alert_id not in created:
+                    changed.add(alert_id)
+        self.rows.objects.bulk_create(created.values())
+        self.rows.objects.bulk_update(
+            [rows[i] for i in changed], ["status", "resolved_at", "resolved_by", "note", "version"]
+        )
+
+    def raised(self, alert_id: UUID, event: dict[str, Any]) -> AlertSummary:
+        data = event["data"]
+        return self.rows(
+            id=alert_id,
+            transfer_id=UUID(data["transfer_id"]),
+            account=UUID(data["account"]),
+            amount=cents_from_text(data["amount"]),
+            rule=data["rule"],
+            reason=data["reason"],
+            status="open",
+            raised_at=datetime.fromisoformat(event["timestamp"]),
+            version=event["aggregate_version"],
+        )
+
+    @staticmethod
+    def resolved(row: AlertSummary, event: dict[str, Any]) -> None:
+        data = event["data"]
+        row.status = data["decision"]
+        row.resolved_by = data["resolved_by"]
+        row.note = data["note"]
+        row.resolved_at = datetime.fromisoformat(event["timestamp"])
+        row.version = event["aggregate_version"]
+
+
 PROJECTORS: dict[str, type[Projector]] = {
     "accounts": AccountSummaryProjector,
     "transactions": LedgerEntryProjector,
     "transfers": TransferSummaryProjector,
     "orders": OrderSummaryProjector,
     "products": ProductStockProjector,
+    "alerts": AlertProjector,
 }

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from messaging.models import SubscriberPosition
 from projections.models import (
     AccountSummary,
+    AlertSummary,
     LedgerEntry,
     OrderSummary,
     ProductStock,
@@ -99,6 +100,15 @@ def product_list(*, filters: dict[str, Any]) -> QuerySet[ProductStock]:
     if filters.get("in_stock"):
         products = products.filter(available__gt=0)
     return products.order_by("sku")
+
+
+def alert_list(*, filters: dict[str, Any]) -> QuerySet[AlertSummary]:
+    """Compliance alerts, newest first, by status, rule, account or transfer."""
+    alerts = AlertSummary.objects.all()
+    for name in ("status", "rule", "account", "transfer_id"):
+        if filters.get(name):
+            alerts = alerts.filter(**{name: filters[name]})
+    return alerts.order_by("-raised_at", "id")
 
 
 def caught_up_to(projection: str, source: str) -> int:

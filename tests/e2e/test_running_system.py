@@ -122,7 +122,8 @@ def test_a_child_that_dies_is_reported_and_restarted(start_system) -> None:
 
 def test_sigterm_stops_every_child(start_system) -> None:
     system = start_system()
-    children = [system.child_pid(n) for n in ("web", "relay", "projections", "saga-recovery")]
+    names = ("web", "relay", "projections", "compliance", "compliance-decisions", "saga-recovery")
+    children = [system.child_pid(n) for n in names]
     system.process.send_signal(signal.SIGTERM)
     assert system.process.wait(30) == 0
     for pid in children:

@@ -34,13 +34,19 @@ MANAGEMENT_COMMANDS = frozenset(
     }
 )
 
+# Not in API.md's table, but documented in the README: the generic runner of one subscriber.
+SUBSCRIBER_RUNNER = "run_subscriber"
+
 INFRASTRUCTURE_SERVICES = ("postgres", "nats")
-LONG_RUNNING_SERVICES = ("web", "relay", "projections", "compliance", "saga-recovery")
+LONG_RUNNING_SERVICES = (
+    "web", "relay", "projections", "compliance", "compliance-decisions", "saga-recovery",
+)  # fmt: skip
 APP_SERVICES = ("setup", *LONG_RUNNING_SERVICES)
 WORKER_COMMANDS = {
     "relay": "relay_events",
     "projections": "run_projections",
     "compliance": "run_compliance",
+    "compliance-decisions": SUBSCRIBER_RUNNER,
     "saga-recovery": "recover_sagas",
 }
 SHARED_ENV = (
@@ -216,7 +222,7 @@ def test_workers_run_a_documented_management_command(services, name, management_
     """Each worker runs `python manage.py <command>` with a command from API.md's table."""
     command = argv(services[name]["command"])
     assert command[:2] == ["python", "manage.py"]
-    assert command[2] in MANAGEMENT_COMMANDS
+    assert command[2] in MANAGEMENT_COMMANDS | {SUBSCRIBER_RUNNER}
     assert command[2] == management_command
 
 
@@ -402,3 +408,19 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context():
     patterns = set(without_comments(DOCKERIGNORE.read_text()).split())
     assert {".venv", "var", ".git"} <= patterns
     assert any("__pycache__" in pattern for pattern in patterns)
+
+
+def test_compliance_decisions_run_the_ledger_subscriber_of_alert_resolutions(services):
+    """The name is the handler the ledger registers (ledger/apps.py)."""
+    command = argv(services["compliance-decisions"]["command"])
+    assert command[2:] == [SUBSCRIBER_RUNNER, "ledger:compliance-decisions"]
+
+
+def test_run_all_supervises_what_compose_runs_as_workers():
+    """`make run` and production start the same background services, under the same names."""
+    from config.management.commands.run_all import background_services
+
+    children = {child.name: child.argv[2:] for child in background_services()}
+    assert set(children) == set(WORKER_COMMANDS)
+    for name, management_command in WORKER_COMMANDS.items():
+        assert children[name][0] == management_command

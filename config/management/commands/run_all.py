@@ -1,9 +1,9 @@
 """Start everything `make run` starts, in one process group; Ctrl-C stops it all.
 
 Children: the web server (gunicorn; Django's runserver when DJANGO_DEBUG is on), the outbox
-relay, the projections, the saga recovery loop, and a local nats-server with JetStream unless
-NATS_URL names one. Each background service is the management command an operator would run on
-its own.
+relay, the projections, the compliance monitor, the ledger's consumer of compliance decisions,
+the saga recovery loop, and a local nats-server with JetStream unless NATS_URL names one.
+Each background service is the management command an operator would run on its own.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ def background_services() -> list[Child]:
     return [
         Child("relay", manage("relay_events")),
         Child("projections", manage("run_projections")),
+        Child("compliance", manage("run_compliance")),
+        Child("compliance-decisions", manage("run_subscriber", "ledger:compliance-decisions")),
         Child("saga-recovery", manage("recover_sagas", "--every", every, "--older-than", older)),
     ]
 

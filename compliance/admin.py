@@ -1,0 +1,77 @@
+"""Compliance in the admin: the alert queue with clear and escalate actions, and the history.
+
+The alert list is the ``alerts`` projection, read-only like every read model; the actions go
+through the Alert aggregate (``ComplianceApplication.resolve_alert``), and the list catches up
+once the projector has applied the resulting events.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from compliance.domain import ComplianceError, Decision
+from compliance.models import ScreenedTransfer
+from config.admin import ReadOnlyAdmin
+from config.container import get_container
+from kernel.money import format_cents
+from projections.models import AlertSummary
+
+
+class ReviewForm(ActionForm):
+    note = forms.CharField(required=False, max_length=2000, help_text="recorded with the decision")
+
+
+@admin.register(AlertSummary)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ("raised_at", "rule", "money", "account", "transfer_id", "status", "resolved_by")
+    list_filter = ("status", "rule")
+    search_fields = ("id", "account", "transfer_id")
+    date_hierarchy = "raised_at"
+    action_form = ReviewForm
+    actions = ["clear_selected", "escalate_selected"]
+
+    @admin.display(description="amount", ordering="amount")
+    def money(self, row: AlertSummary) -> str:
+        return format_cents(row.amount)
+
+    @admin.action(description="Clear the selected alerts (nothing suspicious)")
+    def clear_selected(self, request: HttpRequest, queryset: QuerySet[AlertSummary]) -> None:
+        self.resolve(request, queryset, Decision.CLEARED)
+
+    @admin.action(description="Escalate the selected alerts (the ledger freezes the accounts)")
+    def escalate_selected(self, request: HttpRequest, queryset: QuerySet[AlertSummary]) -> None:
+        self.resolve(request, queryset, Decision.ESCALATED)
+
+    def resolve(
+        self, request: HttpRequest, queryset: QuerySet[AlertSummary], decision: Decision
+    ) -> None:
+        compliance = get_container().compliance
+        note = request.POST.get("note", "")
+        done = 0
+        for row in queryset:
+            try:
+                compliance.resolve_alert(row.id, decision, request.user.get_username(), note)
+                done += 1
+            except ComplianceError as exc:
+                self.message_user(request, f"{row.id}: {exc}", messages.WARNING)
+        self.message_user(
+            request,
+            f"{done} of {len(queryset)} {decision}; the list shows it once the projection has "
+            "caught up.",
+            messages.SUCCESS,
+        )
+
+
+@admin.register(ScreenedTransfer)
+class ScreenedTransferAdmin(ReadOnlyAdmin):
+    list_display = ("at", "account", "money", "transfer_id")
+    search_fields = ("account", "transfer_id")
+    date_hierarchy = "at"
+
+    @admin.display(description="amount", ordering="amount")
+    def money(self, row: ScreenedTransfer) -> str:
+        return format_cents(row.amount)

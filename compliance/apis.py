@@ -1,0 +1,96 @@
+"""The compliance endpoints, for staff only: the alert queue, and a reviewer's decision.
+
+The list reads the ``alerts`` projection (eventually consistent; ``?min_position=`` waits for a
+compliance log position); a decision goes through the Alert aggregate, and the ledger learns of
+an escalation from the published ``compliance.alert.resolved`` — never from this view.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.consistency import require_position
+from api.pagination import paginated, query_filters
+from api.serializers import AmountField, InputSerializer, PositionField
+from compliance.application import ComplianceApplication
+from compliance.domain import AlertStatus, Decision
+from compliance.rules import RULE_NAMES
+from config.container import get_container
+from projections.selectors import alert_list
+
+
+def compliance() -> ComplianceApplication:
+    return get_container().compliance
+
+
+class AlertOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    transfer_id = serializers.UUIDField()
+    account = serializers.UUIDField()
+    amount = AmountField()
+    rule = serializers.CharField()
+    reason = serializers.CharField()
+    status = serializers.CharField()
+    raised_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolved_by = serializers.CharField(allow_blank=True)
+    note = serializers.CharField(allow_blank=True)
+
+
+class AlertsApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    class AlertFilters(serializers.Serializer):
+        status = serializers.ChoiceField([s.value for s in AlertStatus], required=False)
+        rule = serializers.ChoiceField(list(RULE_NAMES), required=False)
+        account = serializers.UUIDField(required=False)
+        transfer_id = serializers.UUIDField(required=False)
+        min_position = serializers.IntegerField(
+            required=False, min_value=0, help_text="Wait until the compliance position is applied."
+        )
+
+    @extend_schema(
+        operation_id="list_alerts",
+        parameters=[AlertFilters],
+        responses={200: AlertOutput(many=True)},
+        description="From the alerts projection, newest first (see min_position).",
+    )
+    def get(self, request: Request) -> Response:
+        filters = query_filters(request, self.AlertFilters)
+        require_position(request, "alerts", source="compliance")
+        return paginated(request, self, alert_list(filters=filters), AlertOutput)
+
+
+class ResolveAlertApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    class ResolveInput(InputSerializer):
+        decision = serializers.ChoiceField([d.value for d in Decision])
+        note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+    class ResolvedAlertOutput(AlertOutput):
+        position = PositionField()
+
+    @extend_schema(
+        operation_id="resolve_alert",
+        request=ResolveInput,
+        responses={200: ResolvedAlertOutput},
+        description="Clear or escalate an open alert; escalated: the ledger freezes the account "
+        "(asynchronously, from the published event). An alert is resolved once: 409 "
+        "invalid_state after that.",
+    )
+    def post(self, request: Request, alert_id: UUID) -> Response:
+        data = self.ResolveInput.validated(request.data)
+        alert = compliance().resolve_alert(
+            alert_id, data["decision"], request.user.get_username(), data.get("note", "")
+        )
+        body = dict(self.ResolvedAlertOutput(alert).data)
+        body["position"] = compliance().max_position()
+        return Response(body)

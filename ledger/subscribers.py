@@ -1,0 +1,63 @@
+"""The ledger's side of the compliance choreography: an escalated alert freezes its account.
+
+Compliance never calls the ledger. It publishes ``compliance.alert.resolved``; this subscriber
+(``ledger:compliance-decisions``) consumes it and, for the decision ``escalated``, freezes the
+account named in the event. Cleared alerts need nothing.
+
+Each escalation is applied once: ``AppliedEscalation`` rows are written in the transaction that
+moves the subscriber's position, so a replay skips them. A redelivery after a crash between the
+freeze (ledger store) and that commit freezes a frozen account, which changes nothing.
+A closed account is recorded as such and skipped: it moves no money, so there is nothing left
+to stop, and refusing would only park the message forever. An account the ledger does not know
+is a real inconsistency: that message is parked for an operator (``retry_dead_letters``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from uuid import UUID
+
+from config.container import get_container
+from ledger.domain import AccountClosed, AccountStatus
+from ledger.models import AppliedEscalation
+from messaging.subscriber import Delivery
+
+logger = logging.getLogger(__name__)
+
+ESCALATED = "escalated"
+
+
+class ComplianceDecisions:
+    name = "ledger:compliance-decisions"
+    event_types = ("compliance.alert.resolved",)
+
+    def apply(self, deliveries: Sequence[Delivery]) -> None:
+        escalations = [d for d in deliveries if d.event["data"]["decision"] == ESCALATED]
+        applied = set(
+            AppliedEscalation.objects.filter(
+                alert_id__in={UUID(d.event["aggregate_id"]) for d in escalations}
+            ).values_list("alert_id", flat=True)
+        )
+        for delivery in escalations:
+            alert_id = UUID(delivery.event["aggregate_id"])
+            if alert_id in applied:
+                continue
+            account = UUID(delivery.event["data"]["account"])
+            with delivery.caused():
+                outcome = self.freeze(account, alert_id, delivery.event["data"]["note"])
+            AppliedEscalation.objects.create(alert_id=alert_id, account=account, outcome=outcome)
+            applied.add(alert_id)
+
+    @staticmethod
+    def freeze(account_id: UUID, alert_id: UUID, note: str) -> AppliedEscalation.Outcome:
+        ledger = get_container().ledger
+        if ledger.get_account(account_id).status == AccountStatus.FROZEN:
+            return AppliedEscalation.Outcome.ALREADY_FROZEN
+        reason = f"compliance alert {alert_id} escalated" + (f": {note}" if note else "")
+        try:
+            ledger.freeze_account(account_id, reason[:500])
+        except AccountClosed:
+            logger.info("alert %s escalated for closed account %s: skipped", alert_id, account_id)
+            return AppliedEscalation.Outcome.CLOSED
+        return AppliedEscalation.Outcome.FROZEN
