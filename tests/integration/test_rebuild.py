@@ -9,10 +9,11 @@ import random
 import signal
 import threading
 import time
+import typing
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from django.db import connection
@@ -25,6 +26,7 @@ from messaging.management.commands.relay_events import relay_events
 from messaging.management.commands.run_subscriber import run_subscribers
 from messaging.models import SubscriberPosition
 from projections.models import AccountSummary, LedgerEntry, TransferSummary
+from projections.projectors import PROJECTORS
 from projections.rebuild import RebuildError, Source, rebuild, shadow_model
 from tests.integration.conftest import Bus, Commands
 from tests.integration.test_accounts_projection import (
@@ -257,3 +259,31 @@ def test_projectors_killed_mid_batch_again_and_again_leave_exact_rows(
     assert entries_projected() == entries_in_store(container)
     assert_projection_equals_the_store(container)
     assert TransferSummary.objects.filter(status="completed").count() == 200
+
+
+def test_the_orders_products_and_alerts_projections_rebuild_to_the_same_rows(
+    container: Container, bus: Bus
+) -> None:
+    ledger, orders, compliance = container.ledger, container.orders, container.compliance
+    account = funded(ledger, 1_000_000, owner="shopper")
+    orders.create_product("MUG", "Mug", 1_250, 10)
+    orders.create_product("TEA", "Tea", 499, 3)
+    placed = [orders.place_order("shopper", account, [("MUG", 2), ("TEA", 1)]) for _ in range(3)]
+    orders.place_order("shopper", account, [("TEA", 5)])  # out of stock: cancelled
+    orders.cancel_order(placed[0].order_id)
+    orders.ship_order(placed[1].order_id)
+    alert = compliance.raise_alert(uuid4(), account, 1_200_000, "EUR", "large_transfer", "big")
+    compliance.raise_alert(uuid4(), account, 1_000_000, "EUR", "large_transfer", "big too")
+    compliance.resolve_alert(alert.id, "cleared", by="staff", note="known customer")
+    relay(container, bus)
+    names = ["orders", "products", "alerts"]
+    asyncio.run(run_subscribers([f"projection:{n}" for n in names], bus.url, once=True))
+    models = {name: PROJECTORS[name].model for name in names}
+    expected = {name: rows(model) for name, model in models.items()}
+    assert [len(expected[n]) for n in names] == [4, 2, 2]
+    for model in models.values():
+        model._default_manager.all().delete()
+    for source in typing.get_args(Source):
+        for name, model in models.items():
+            rebuild(name, container.applications, source=source, nats_url=bus.url)
+            assert rows(model) == expected[name], (name, source)
