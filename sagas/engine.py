@@ -5,7 +5,9 @@ aggregate, so a saga interrupted anywhere can be resumed by whoever loads it nex
 request that started it, or the recovery command. The runner makes one transition at a time
 and saves it *together with* the aggregates the step changed, in one transaction, when they
 share a store; two runners racing on one saga are settled by the aggregate's version (the
-loser reloads and carries on from what the winner recorded).
+loser reloads and carries on from what the winner recorded). A saga's start commits with its
+first (local) step, and its end with its last step or compensation: nothing happens between
+them that a crash could split, and each commit is a round of the event store's write lock.
 
 Vocabulary (after Garcia-Molina & Salem, and Eventuate):
 - a *compensatable* step has a compensation that semantically undoes it;
@@ -16,6 +18,7 @@ Vocabulary (after Garcia-Molina & Salem, and Eventuate):
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -224,14 +227,36 @@ class SagaRunner(Generic[C, S]):
         self.clock = clock
 
     def start(self, saga: S) -> S:
-        """Record a new saga and run it to the end. Starting an existing id resumes that saga."""
-        try:
-            self.app.save_all(saga)
-        except RecordConflictError:
-            return self.run(saga.id)  # started before (a retry, or a concurrent twin)
-        self._committed(saga, "started")
-        with self._scope_of(saga.id):
-            return self._drive(saga)
+        """Record a new saga and run it to the end. Starting an existing id resumes that saga.
+
+        The saga's start commits together with its first step, when that step is local: a
+        remote first step commits elsewhere, so the start must be on record before it runs.
+        """
+        # A new saga has no recorded scope to resume: outside a request it starts its own.
+        scope = nullcontext() if current() else correlation_scope(None, causation_id=str(saga.id))
+        with scope:
+            if self.definition.steps[0].remote:
+                try:
+                    self.app.save_all(saga)
+                except RecordConflictError:
+                    return self.run(saga.id)  # started before (a retry, or a concurrent twin)
+                self._committed(saga, "started")
+                return self._drive(saga)
+            return self._start_with_first_step(saga)
+
+    def _start_with_first_step(self, saga: S) -> S:
+        for conflicts in range(1, self.max_conflicts + 1):
+            attempt = copy.deepcopy(saga)  # a failed save leaves the object half-advanced
+            try:
+                transition = self._advance(attempt)
+            except RecordConflictError:
+                if self.app.find(saga.id, type(saga)) is not None:
+                    return self.run(saga.id)  # started before (a retry, or a concurrent twin)
+                time.sleep(min(0.001 * 2 ** min(conflicts, 7), 0.1))  # a step's aggregate moved
+                continue
+            self._committed(attempt, transition)
+            return self._drive(attempt)
+        raise SagaContendedError(f"saga {saga.id} lost {self.max_conflicts} races to start")
 
     def run(self, saga_id: UUID) -> S:
         """Advance the saga until it is finished; return its final state. Run outside any
@@ -278,6 +303,7 @@ class SagaRunner(Generic[C, S]):
                 f"not finished by its deadline {saga.deadline.isoformat()}",
                 undo_step=step.remote,
             )
+            self._finish_if_nothing_to_undo(saga)
             self.app.save_all(saga)
             return f"failed:{step.name}"
         try:
@@ -286,9 +312,12 @@ class SagaRunner(Generic[C, S]):
             if self.definition.past_pivot(saga):
                 raise  # steps after the pivot must succeed when retried; this is a bug
             saga.step_failed(step.name, getattr(error, "code", "step_failed"), str(error))
+            self._finish_if_nothing_to_undo(saga)
             self.app.save_all(saga)
             return f"failed:{step.name}"
         saga.step_succeeded(step.name)
+        if self.definition.next_step(saga) is None:
+            saga.complete()  # the last step and the saga's end commit together
         self.app.save_all(*effects, saga)
         return f"succeeded:{step.name}"
 
@@ -301,8 +330,15 @@ class SagaRunner(Generic[C, S]):
         assert step.compensation is not None
         effects = step.compensation(self.context, saga)
         saga.step_compensated(step.name)
+        self._finish_if_nothing_to_undo(saga)
         self.app.save_all(*effects, saga)
         return f"compensated:{step.name}"
+
+    def _finish_if_nothing_to_undo(self, saga: S) -> None:
+        """End a compensating saga in the same commit as its last transition, when no
+        compensation is left to run."""
+        if self.definition.next_compensation(saga) is None:
+            saga.finish_compensation()
 
     def _committed(self, saga: Saga, transition: str) -> None:
         if self.after_commit is not None:

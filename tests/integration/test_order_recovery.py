@@ -109,14 +109,15 @@ def the_order(orders: OrdersApplication) -> Any:
     return orders.get_order(UUID(str(order_id)))
 
 
+# The transitions each saga commits, in order (a start commits with its first step, an end
+# with its last step or compensation); a crash after any of them must be recoverable.
 CONFIRMING = [
-    "started",
     "succeeded:create_order",
     "succeeded:reserve_stock",
     "succeeded:take_payment",
-    "completed",
+    "succeeded:confirm_order",
 ]
-PAYMENT = ["started", "succeeded:debit_source", "succeeded:credit_destination", "completed"]
+PAYMENT = ["succeeded:debit_source", "succeeded:credit_destination"]
 
 
 @pytest.mark.parametrize("transition", CONFIRMING)
@@ -150,21 +151,13 @@ def test_a_crash_inside_the_payment_in_the_ledger_store_is_recovered(
     assert money(ledger, account) == [9_400, 600]
 
 
-OUT_OF_STOCK = [
-    "started",
-    "succeeded:create_order",
-    "failed:reserve_stock",
-    "compensated:create_order",
-    "compensated",
-]
+OUT_OF_STOCK = ["succeeded:create_order", "failed:reserve_stock", "compensated:create_order"]
 PAYMENT_REFUSED = [
-    "started",
     "succeeded:create_order",
     "succeeded:reserve_stock",
     "failed:take_payment",
     "compensated:reserve_stock",
     "compensated:create_order",
-    "compensated",
 ]
 
 
@@ -211,12 +204,10 @@ def test_a_payment_crashed_in_the_ledger_and_then_out_of_time_is_refunded_exactl
 
 
 CANCELLING = [
-    "started",
     "succeeded:request_cancellation",
     "succeeded:refund_payment",
     "succeeded:release_stock",
     "succeeded:cancel_order",
-    "completed",
 ]
 
 
