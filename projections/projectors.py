@@ -49,63 +49,88 @@ class Projector(ABC):
         """Write the batch's effect on the read model (inside the runtime's transaction)."""
 
 
-class AccountSummaryProjector(Projector):
+class AggregateRowProjector(Projector):
+    """A read model with one row per aggregate, keyed by the aggregate's id.
+
+    The rows a batch touches are read in one query; each event is folded into its row in
+    memory; the rows are written back with one bulk insert and one bulk update. A row is made
+    by the aggregate's first event (``creates``); an event at or below the version a row
+    records is one it reflects already (a replay) and changes nothing, and events of an
+    aggregate whose first event this projection never saw are skipped.
+    """
+
+    creates: ClassVar[str]  # the event type that makes a row
+    update_fields: ClassVar[tuple[str, ...]]  # what ``fold`` may change ("version" besides)
+
+    def apply(self, deliveries: Sequence[Delivery]) -> None:
+        rows = self.rows.objects.in_bulk({UUID(d.event["aggregate_id"]) for d in deliveries})
+        created: dict[UUID, Any] = {}
+        changed: set[UUID] = set()
+        for delivery in deliveries:
+            event = delivery.event
+            key = UUID(event["aggregate_id"])
+            row = rows.get(key) or created.get(key)
+            if row is None:
+                if event["type"] == self.creates:
+                    created[key] = self.create(key, event)
+                continue
+            if event["aggregate_version"] <= row.version:
+                continue
+            self.fold(row, event)
+            row.version = event["aggregate_version"]
+            if key not in created:
+                changed.add(key)
+        self.rows.objects.bulk_create(created.values())
+        self.rows.objects.bulk_update(
+            [rows[key] for key in changed], [*self.update_fields, "version"]
+        )
+
+    @abstractmethod
+    def create(self, key: UUID, event: dict[str, Any]) -> models.Model:
+        """The row the aggregate's first event makes (unsaved, from ``self.rows``)."""
+
+    @abstractmethod
+    def fold(self, row: Any, event: dict[str, Any]) -> None:
+        """Apply a later event to its row in memory."""
+
+
+def moment(event: dict[str, Any]) -> datetime:
+    """When the event happened (its envelope's timestamp)."""
+    return datetime.fromisoformat(event["timestamp"])
+
+
+class AccountSummaryProjector(AggregateRowProjector):
     """``accounts``: each account's owner, currency, balance and status."""
 
     name = PROJECTION_PREFIX + "accounts"
     event_types = ("account.>",)
     model = AccountSummary
+    creates = "account.opened"
+    update_fields = ("balance", "status", "updated_at")
+    STATUS: ClassVar[dict[str, str]] = {
+        "account.frozen": "frozen",
+        "account.unfrozen": "open",
+        "account.closed": "closed",
+    }
 
-    def apply(self, deliveries: Sequence[Delivery]) -> None:
-        ids = {UUID(d.event["aggregate_id"]) for d in deliveries}
-        rows = self.rows.objects.in_bulk(ids)
-        created: dict[UUID, AccountSummary] = {}
-        changed: set[UUID] = set()
-        for delivery in deliveries:
-            event = delivery.event
-            account_id = UUID(event["aggregate_id"])
-            row = rows.get(account_id) or created.get(account_id)
-            if row is None:
-                if event["type"] != "account.opened":
-                    continue  # an account whose opening this projection never saw
-                created[account_id] = self.opened(account_id, event)
-                continue
-            if event["aggregate_version"] <= row.version:
-                continue  # already reflected: a replay
-            self.fold(row, event)
-            if account_id not in created:
-                changed.add(account_id)
-        self.rows.objects.bulk_create(created.values())
-        self.rows.objects.bulk_update(
-            [rows[i] for i in changed], ["balance", "status", "version", "updated_at"]
-        )
-
-    def opened(self, account_id: UUID, event: dict[str, Any]) -> AccountSummary:
-        at = datetime.fromisoformat(event["timestamp"])
+    def create(self, key: UUID, event: dict[str, Any]) -> AccountSummary:
+        data = event["data"]
         return self.rows(
-            id=account_id,
-            owner=event["data"]["owner"],
-            currency=event["data"]["currency"],
+            id=key,
+            owner=data["owner"],
+            currency=data["currency"],
             balance=0,
             status="open",
             version=event["aggregate_version"],
-            opened_at=at,
-            updated_at=at,
+            opened_at=moment(event),
+            updated_at=moment(event),
         )
 
-    @staticmethod
-    def fold(row: AccountSummary, event: dict[str, Any]) -> None:
-        kind = event["type"]
-        if kind in ("account.credited", "account.debited"):
+    def fold(self, row: AccountSummary, event: dict[str, Any]) -> None:
+        if event["type"] in ("account.credited", "account.debited"):
             row.balance = cents_from_text(event["data"]["balance"])
-        elif kind == "account.frozen":
-            row.status = "frozen"
-        elif kind == "account.unfrozen":
-            row.status = "open"
-        elif kind == "account.closed":
-            row.status = "closed"
-        row.version = event["aggregate_version"]
-        row.updated_at = datetime.fromisoformat(event["timestamp"])
+        row.status = self.STATUS.get(event["type"], row.status)
+        row.updated_at = moment(event)
 
 
 class LedgerEntryProjector(Projector):
@@ -137,57 +162,18 @@ class LedgerEntryProjector(Projector):
             counterparty=UUID(data["counterparty"]) if data["counterparty"] else None,
             transfer_id=UUID(data["reference"]) if moves_a_transfer else None,
             reference=data["reference"][:64],
-            at=datetime.fromisoformat(event["timestamp"]),
+            at=moment(event),
         )
 
 
-class TransferSummaryProjector(Projector):
+class TransferSummaryProjector(AggregateRowProjector):
     """``transfers``: each transfer saga's state and its steps, as ``GET /api/transfers/`` lists."""
 
     name = PROJECTION_PREFIX + "transfers"
     event_types = ("transfer.>",)
     model = TransferSummary
-
-    def apply(self, deliveries: Sequence[Delivery]) -> None:
-        ids = {UUID(d.event["aggregate_id"]) for d in deliveries}
-        rows = self.rows.objects.in_bulk(ids)
-        created: dict[UUID, TransferSummary] = {}
-        changed: set[UUID] = set()
-        for delivery in deliveries:
-            event = delivery.event
-            transfer_id = UUID(event["aggregate_id"])
-            row = rows.get(transfer_id) or created.get(transfer_id)
-            if row is None:
-                if event["type"] == "transfer.started":
-                    created[transfer_id] = self.started(transfer_id, event)
-                continue  # else: a transfer whose start this projection never saw
-            if event["aggregate_version"] <= row.version:
-                continue
-            self.fold(row, event)
-            if transfer_id not in created:
-                changed.add(transfer_id)
-        self.rows.objects.bulk_create(created.values())
-        self.rows.objects.bulk_update(
-            [rows[i] for i in changed],
-            ["status", "steps", "failure_code", "failure_reason", "version", "updated_at"],
-        )
-
-    def started(self, transfer_id: UUID, event: dict[str, Any]) -> TransferSummary:
-        data, at = event["data"], datetime.fromisoformat(event["timestamp"])
-        return self.rows(
-            id=transfer_id,
-            from_account=UUID(data["from_account"]),
-            to_account=UUID(data["to_account"]),
-            amount=cents_from_text(data["amount"]),
-            currency=data["currency"],
-            reference=data["reference"],
-            status="running",
-            steps=[],
-            version=event["aggregate_version"],
-            started_at=at,
-            updated_at=at,
-        )
-
+    creates = "transfer.started"
+    update_fields = ("status", "steps", "failure_code", "failure_reason", "updated_at")
     # The saga's own vocabulary (``sagas.engine``): a step's outcome, then the saga's.
     STEP_STATUS: ClassVar[dict[str, str]] = {
         "transfer.step_succeeded": "succeeded",
@@ -200,6 +186,22 @@ class TransferSummaryProjector(Projector):
         "transfer.failed": "failed",
     }
 
+    def create(self, key: UUID, event: dict[str, Any]) -> TransferSummary:
+        data = event["data"]
+        return self.rows(
+            id=key,
+            from_account=UUID(data["from_account"]),
+            to_account=UUID(data["to_account"]),
+            amount=cents_from_text(data["amount"]),
+            currency=data["currency"],
+            reference=data["reference"],
+            status="running",
+            steps=[],
+            version=event["aggregate_version"],
+            started_at=moment(event),
+            updated_at=moment(event),
+        )
+
     def fold(self, row: TransferSummary, event: dict[str, Any]) -> None:
         kind, data = event["type"], event["data"]
         if kind in self.STEP_STATUS:
@@ -211,54 +213,29 @@ class TransferSummaryProjector(Projector):
             if step_status == "failed":
                 row.status = "compensating"
                 row.failure_code, row.failure_reason = data["code"], data["reason"]
-        elif kind in self.SAGA_STATUS:
-            row.status = self.SAGA_STATUS[kind]
-        row.version = event["aggregate_version"]
-        row.updated_at = datetime.fromisoformat(event["timestamp"])
+        row.status = self.SAGA_STATUS.get(kind, row.status)
+        row.updated_at = moment(event)
 
 
-class OrderSummaryProjector(Projector):
+class OrderSummaryProjector(AggregateRowProjector):
     """``orders``: each order's owner, account, items, total and current status."""
 
     name = PROJECTION_PREFIX + "orders"
     event_types = ("order.>",)
     model = OrderSummary
-    statuses: ClassVar[dict[str, str]] = {
+    creates = "order.created"
+    update_fields = ("status", "updated_at")
+    STATUS: ClassVar[dict[str, str]] = {
         "order.confirmed": "confirmed",
         "order.cancellation_requested": "cancelling",
         "order.cancelled": "cancelled",
         "order.shipped": "shipped",
     }
 
-    def apply(self, deliveries: Sequence[Delivery]) -> None:
-        ids = {UUID(d.event["aggregate_id"]) for d in deliveries}
-        rows = self.rows.objects.in_bulk(ids)
-        created: dict[UUID, OrderSummary] = {}
-        changed: set[UUID] = set()
-        for delivery in deliveries:
-            event = delivery.event
-            order_id = UUID(event["aggregate_id"])
-            row = rows.get(order_id) or created.get(order_id)
-            if row is None:
-                if event["type"] == "order.created":
-                    created[order_id] = self.created(order_id, event)
-                continue
-            if event["aggregate_version"] <= row.version:
-                continue  # already reflected: a replay
-            row.status = self.statuses.get(event["type"], row.status)
-            row.version = event["aggregate_version"]
-            row.updated_at = datetime.fromisoformat(event["timestamp"])
-            if order_id not in created:
-                changed.add(order_id)
-        self.rows.objects.bulk_create(created.values())
-        self.rows.objects.bulk_update(
-            [rows[i] for i in changed], ["status", "version", "updated_at"]
-        )
-
-    def created(self, order_id: UUID, event: dict[str, Any]) -> OrderSummary:
-        data, at = event["data"], datetime.fromisoformat(event["timestamp"])
+    def create(self, key: UUID, event: dict[str, Any]) -> OrderSummary:
+        data = event["data"]
         return self.rows(
-            id=order_id,
+            id=key,
             owner=data["customer"],
             account=UUID(data["account"]),
             status="pending",
@@ -266,46 +243,28 @@ class OrderSummaryProjector(Projector):
             currency=data["currency"],
             items=[{**item, "price": cents_from_text(item["price"])} for item in data["items"]],
             version=event["aggregate_version"],
-            created_at=at,
-            updated_at=at,
+            created_at=moment(event),
+            updated_at=moment(event),
         )
 
+    def fold(self, row: OrderSummary, event: dict[str, Any]) -> None:
+        row.status = self.STATUS.get(event["type"], row.status)
+        row.updated_at = moment(event)
 
-class ProductStockProjector(Projector):
+
+class ProductStockProjector(AggregateRowProjector):
     """``products``: each product's price and stock — on hand, held for orders, available."""
 
     name = PROJECTION_PREFIX + "products"
     event_types = ("product.>", "inventory.>")
     model = ProductStock
+    creates = "product.created"
+    update_fields = ("on_hand", "reserved", "available", "updated_at")
 
-    def apply(self, deliveries: Sequence[Delivery]) -> None:
-        ids = {UUID(d.event["aggregate_id"]) for d in deliveries}
-        rows = self.rows.objects.in_bulk(ids)
-        created: dict[UUID, ProductStock] = {}
-        changed: set[UUID] = set()
-        for delivery in deliveries:
-            event = delivery.event
-            product_id = UUID(event["aggregate_id"])
-            row = rows.get(product_id) or created.get(product_id)
-            if row is None:
-                if event["type"] == "product.created":
-                    created[product_id] = self.created(product_id, event)
-                continue
-            if event["aggregate_version"] <= row.version:
-                continue
-            self.fold(row, event)
-            if product_id not in created:
-                changed.add(product_id)
-        self.rows.objects.bulk_create(created.values())
-        self.rows.objects.bulk_update(
-            [rows[i] for i in changed],
-            ["on_hand", "reserved", "available", "version", "updated_at"],
-        )
-
-    def created(self, product_id: UUID, event: dict[str, Any]) -> ProductStock:
+    def create(self, key: UUID, event: dict[str, Any]) -> ProductStock:
         data = event["data"]
         return self.rows(
-            id=product_id,
+            id=key,
             sku=data["sku"],
             name=data["name"],
             price=cents_from_text(data["price"]),
@@ -313,11 +272,10 @@ class ProductStockProjector(Projector):
             reserved=0,
             available=data["stock"],
             version=event["aggregate_version"],
-            updated_at=datetime.fromisoformat(event["timestamp"]),
+            updated_at=moment(event),
         )
 
-    @staticmethod
-    def fold(row: ProductStock, event: dict[str, Any]) -> None:
+    def fold(self, row: ProductStock, event: dict[str, Any]) -> None:
         kind, data = event["type"], event["data"]
         if kind == "product.stock_added":
             row.on_hand = data["on_hand"]
@@ -329,62 +287,39 @@ class ProductStockProjector(Projector):
             row.reserved -= data["quantity"]
             row.on_hand = data["on_hand"]
         row.available = row.on_hand - row.reserved
-        row.version = event["aggregate_version"]
-        row.updated_at = datetime.fromisoformat(event["timestamp"])
+        row.updated_at = moment(event)
 
 
-class AlertProjector(Projector):
+class AlertProjector(AggregateRowProjector):
     """``alerts``: each compliance alert, open or as its reviewer resolved it."""
 
     name = PROJECTION_PREFIX + "alerts"
     event_types = ("compliance.alert.>",)
     model = AlertSummary
+    creates = "compliance.alert.raised"
+    update_fields = ("status", "resolved_at", "resolved_by", "note")
 
-    def apply(self, deliveries: Sequence[Delivery]) -> None:
-        rows = self.rows.objects.in_bulk({UUID(d.event["aggregate_id"]) for d in deliveries})
-        created: dict[UUID, AlertSummary] = {}
-        changed: set[UUID] = set()
-        for delivery in deliveries:
-            event = delivery.event
-            alert_id = UUID(event["aggregate_id"])
-            row = rows.get(alert_id) or created.get(alert_id)
-            if row is None:
-                if event["type"] == "compliance.alert.raised":
-                    created[alert_id] = self.raised(alert_id, event)
-                continue  # a resolution before its alert: this projection never saw it raised
-            if event["aggregate_version"] <= row.version:
-                continue  # already reflected: a replay
-            if event["type"] == "compliance.alert.resolved":
-                self.resolved(row, event)
-                if alert_id not in created:
-                    changed.add(alert_id)
-        self.rows.objects.bulk_create(created.values())
-        self.rows.objects.bulk_update(
-            [rows[i] for i in changed], ["status", "resolved_at", "resolved_by", "note", "version"]
-        )
-
-    def raised(self, alert_id: UUID, event: dict[str, Any]) -> AlertSummary:
+    def create(self, key: UUID, event: dict[str, Any]) -> AlertSummary:
         data = event["data"]
         return self.rows(
-            id=alert_id,
+            id=key,
             transfer_id=UUID(data["transfer_id"]),
             account=UUID(data["account"]),
             amount=cents_from_text(data["amount"]),
             rule=data["rule"],
             reason=data["reason"],
             status="open",
-            raised_at=datetime.fromisoformat(event["timestamp"]),
+            raised_at=moment(event),
             version=event["aggregate_version"],
         )
 
-    @staticmethod
-    def resolved(row: AlertSummary, event: dict[str, Any]) -> None:
-        data = event["data"]
-        row.status = data["decision"]
-        row.resolved_by = data["resolved_by"]
-        row.note = data["note"]
-        row.resolved_at = datetime.fromisoformat(event["timestamp"])
-        row.version = event["aggregate_version"]
+    def fold(self, row: AlertSummary, event: dict[str, Any]) -> None:
+        if event["type"] == "compliance.alert.resolved":
+            data = event["data"]
+            row.status = data["decision"]
+            row.resolved_by = data["resolved_by"]
+            row.note = data["note"]
+            row.resolved_at = moment(event)
 
 
 PROJECTORS: dict[str, type[Projector]] = {
