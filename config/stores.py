@@ -45,8 +45,11 @@ def eventstore_env(url: str) -> dict[str, str]:
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_CONNECT_TIMEOUT": "5",
-            "POSTGRES_POOL_SIZE": query.get("pool_size", ["5"])[0],
-            "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["10"])[0],
+            # Per application, per process: six processes (and each web worker) each hold a pool
+            # per store, and together they must fit the server's max_connections (100 by
+            # default). Eight is more than a web worker's four threads need.
+            "POSTGRES_POOL_SIZE": query.get("pool_size", ["2"])[0],
+            "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["6"])[0],
             "POSTGRES_PRE_PING": "y",
             # The store's insert lock serialises writers; waiting longer than this is a fault.
             "POSTGRES_LOCK_TIMEOUT": "10",

@@ -128,9 +128,8 @@ def start_system(
     started: list[RunningSystem] = []
     databases: list[str] = []
 
-    def start(*, nats_url: str | None = None) -> RunningSystem:
-        database = None
-        if postgres_url:
+    def start(*, nats_url: str | None = None, database: str | None = None) -> RunningSystem:
+        if database is None and postgres_url:
             name = f"eventbank_e2e_{uuid4().hex[:10]}"
             with admin_connection(postgres_url) as conn:
                 conn.execute(f'CREATE DATABASE "{name}"')

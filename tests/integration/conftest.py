@@ -130,7 +130,10 @@ class PrivatePostgres:
         )  # fmt: skip
 
     def start(self) -> None:
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data_dir}"
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data_dir} "
+            "-c max_connections=200"  # a whole system, its tools and the test, all at once
+        )
         self.pg_ctl("-o", options, "-l", str(self.data_dir / "log"), "start")
 
     def restart(self) -> None:

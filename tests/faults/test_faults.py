@@ -1,0 +1,328 @@
+"""Faults on purpose, invariants after: Jepsen's method in miniature.
+
+The real system — ``run_all``'s web server, relay, projections, compliance screening, the
+ledger's compliance decisions and saga recovery, each its own process — runs on a PostgreSQL
+cluster and a nats-server of this test's own. Customers drive transfers, orders and
+cancellations over HTTP, each request with an ``Idempotency-Key`` they retry with until it gets
+an answer. Meanwhile, at seeded moments, a process is SIGKILLed, the NATS server restarts and
+PostgreSQL is stopped and started again. When the faults are over and recovery has run:
+
+- money is conserved across all accounts, the merchant's included, and none is negative;
+- every saga is finished, every order confirmed or cancelled, stock exact;
+- the stream holds every stored event once per ``Nats-Msg-Id``, in each source's order;
+- the projections equal a fold of the event stores; each alert was raised once;
+- the web server said 503 (never 500) while the database was away, and a retried key made
+  exactly one transfer.
+
+``EVENTBANK_FAULT_SEED=<n>`` replays a run; the seed is printed when a run fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+
+from config.container import Container, build_container
+from messaging.embedded import NatsServer
+from tests.e2e.conftest import Answer, RunningSystem
+from tests.integration.conftest import PrivatePostgres
+from tests.support import read_stream, wait_for
+
+pytestmark = pytest.mark.slow
+
+SEED = int(os.environ.get("EVENTBANK_FAULT_SEED", random.SystemRandom().randrange(10**6)))
+LOAD_SECONDS = 45
+CUSTOMERS = 3
+OPENING = 50_000_00  # each customer account's deposit, in cents
+PRODUCTS = {"LAMP": ("Lamp", "25.00", 30), "DESK": ("Desk", "180.00", 6)}
+KILLABLE = ("web", "relay", "projections", "compliance", "compliance-decisions", "saga-recovery")
+
+
+@dataclass
+class Journal:
+    """What the clients saw: every final answer, and any answer a client must never get."""
+
+    transfers: dict[str, Answer] = field(default_factory=dict)  # key -> final answer
+    orders: dict[str, Answer] = field(default_factory=dict)
+    cancels: int = 0
+    unavailable: int = 0  # 503s, retried
+    forbidden: list[str] = field(default_factory=list)  # 500s and other surprises
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def retrying(system: RunningSystem, path: str, body: Any, token: str, journal: Journal) -> Answer:
+    """POST with one Idempotency-Key until the system answers (a 503, a refused connection
+    or a timeout is retried with the same key, as a careful client does)."""
+    key = str(uuid4())
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            answer = system.post(path, body, token=token, headers={"Idempotency-Key": key})
+        except OSError:  # the web server is being restarted, or the request timed out
+            time.sleep(0.2)
+            continue
+        if answer.status == 503:
+            with journal.lock:
+                journal.unavailable += 1
+            time.sleep(0.2)
+            continue
+        if answer.status >= 500:
+            with journal.lock:
+                journal.forbidden.append(f"{answer.status} on {path}: {answer.body}")
+        return answer
+    raise AssertionError(f"no answer for {path} in 120 s (seed {SEED})")
+
+
+def customer(
+    system: RunningSystem,
+    token: str,
+    own: list[str],
+    everyone: list[str],
+    rng: random.Random,
+    stop: threading.Event,
+    journal: Journal,
+) -> None:
+    confirmed: list[str] = []
+    while not stop.is_set():
+        roll = rng.random()
+        if roll < 0.55:
+            amount = "12000.00" if rng.random() < 0.03 else f"{rng.randint(1, 30000) / 100:.2f}"
+            source = rng.choice(own)
+            body = {
+                "from_account": source,
+                "to_account": rng.choice([a for a in everyone if a != source]),
+                "amount": amount,
+                "reference": str(uuid4()),
+            }
+            answer = retrying(system, "/api/transfers/", body, token, journal)
+            with journal.lock:
+                journal.transfers[body["reference"]] = answer
+        elif roll < 0.85 or not confirmed:
+            sku = rng.choice(list(PRODUCTS))
+            body = {"account": own[0], "items": [{"sku": sku, "quantity": rng.randint(1, 2)}]}
+            answer = retrying(system, "/api/orders/", body, token, journal)
+            with journal.lock:
+                journal.orders[str(uuid4())] = answer
+            if answer.status == 201:
+                confirmed.append(answer.body["id"])
+        else:
+            order = confirmed.pop(rng.randrange(len(confirmed)))
+            retrying(system, f"/api/orders/{order}/cancel/", {}, token, journal)
+            with journal.lock:
+                journal.cancels += 1
+
+
+def inject_faults(
+    system: RunningSystem,
+    nats: NatsServer,
+    postgres: PrivatePostgres,
+    rng: random.Random,
+    stop: threading.Event,
+    done: list[str],
+) -> None:
+    """A seeded schedule: kills of each kind of process, one NATS restart, one outage."""
+    plan = [*(("kill", name) for name in KILLABLE), ("kill", rng.choice(KILLABLE))]
+    plan += [("nats", ""), ("postgres", "")]
+    rng.shuffle(plan)
+    gap = LOAD_SECONDS / (len(plan) + 1)
+    for kind, name in plan:
+        if stop.wait(rng.uniform(0.5 * gap, 1.2 * gap)):
+            return
+        if kind == "kill":
+            with contextlib.suppress(ProcessLookupError):  # it was restarting already
+                os.kill(system.child_pid(name), signal.SIGKILL)
+        elif kind == "nats":
+            nats.kill()
+            time.sleep(rng.uniform(0.5, 2.0))
+            nats.start()
+        else:
+            postgres.pg_ctl("-m", "immediate", "stop")
+            time.sleep(rng.uniform(2.0, 4.0))
+            postgres.start()
+        done.append(f"{kind} {name}".strip())
+
+
+def test_money_stock_and_the_stream_survive_kills_and_outages(
+    start_system: Any, private_postgres: PrivatePostgres, private_nats: NatsServer
+) -> None:
+    rng = random.Random(SEED)
+    print(f"fault seed: {SEED} (EVENTBANK_FAULT_SEED={SEED} replays it)")
+    with psycopg.connect(private_postgres.url(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE eventbank")
+    database = private_postgres.url("eventbank")
+    system: RunningSystem = start_system(nats_url=private_nats.url, database=database)
+    wait_for(lambda: system.get("/healthz").status == 200, timeout=60, what="a healthy system")
+
+    system.manage(
+        *("createsuperuser", "--no-input", "--username", "operator", "--email", "op@example.com"),
+        extra_env={"DJANGO_SUPERUSER_PASSWORD": "operator-pass-42"},
+    )
+    operator = system.token_for("operator", "operator-pass-42")
+    for sku, (name, price, stock) in PRODUCTS.items():
+        made = system.post("/api/products/", {"sku": sku, "name": name, "price": price,
+                                              "stock": stock}, token=operator)  # fmt: skip
+        assert made.status == 201, made.body
+    tokens, accounts = [], []
+    for n in range(CUSTOMERS):
+        system.manage("create_customer", f"c{n}", "--password", "customer-pass-42")
+        token = system.token_for(f"c{n}", "customer-pass-42")
+        own = [system.post("/api/accounts/", {}, token=token).body["id"] for _ in range(2)]
+        for account in own:
+            deposit = {"amount": f"{OPENING / 100:.2f}"}
+            assert system.post(f"/api/accounts/{account}/deposits/", deposit,
+                               token=operator).status == 201  # fmt: skip
+        tokens.append(token)
+        accounts.append(own)
+    everyone = [a for own in accounts for a in own]
+
+    journal, stop = Journal(), threading.Event()
+    faults: list[str] = []
+    clients = [
+        threading.Thread(
+            target=customer,
+            args=(system, tokens[n], accounts[n], everyone, random.Random(SEED + n), stop, journal),
+        )
+        for n in range(CUSTOMERS)
+    ]
+    chaos = threading.Thread(
+        target=inject_faults, args=(system, private_nats, private_postgres, rng, stop, faults)
+    )
+    for thread in [*clients, chaos]:
+        thread.start()
+    time.sleep(LOAD_SECONDS)
+    stop.set()
+    for thread in [chaos, *clients]:
+        thread.join(180)
+    print(f"faults injected: {faults}; 503s retried: {journal.unavailable}")
+    assert not journal.forbidden, f"seed {SEED}: {journal.forbidden[:5]}"
+    assert len(faults) >= len(KILLABLE) + 2, f"seed {SEED}: only {faults}"
+
+    wait_for(lambda: system.get("/healthz").status == 200, timeout=90, what="recovery")
+    system.manage("recover_sagas")
+    container = build_container(dict.fromkeys(("ledger", "orders", "compliance"), database))
+    try:
+        settle(system, container, private_nats)
+        check_invariants(container, database, private_nats, journal, len(everyone))
+    finally:
+        container.close()
+
+
+def settle(system: RunningSystem, container: Container, nats: NatsServer) -> None:
+    """Wait until the relay has published and every subscriber applied all there is."""
+    heads = {source: app.max_position() for source, app in container.applications.items()}
+
+    def caught_up() -> bool:
+        with psycopg.connect(database_of(container), autocommit=True) as conn:
+            relayed = dict(conn.execute("SELECT source, position FROM messaging_relayposition"))
+            subscribers = conn.execute(
+                "SELECT name, source_positions FROM messaging_subscriberposition"
+            ).fetchall()
+        if any(relayed.get(s, 0) < p for s, p in heads.items()):
+            return False
+        return all(
+            positions.get(s, 0) >= p
+            for name, positions in subscribers
+            if not name.endswith(":rebuild")
+            for s, p in heads.items()
+        )
+
+    wait_for(caught_up, timeout=120, interval=0.5, what="the relay and subscribers to catch up")
+
+
+def database_of(container: Container) -> str:
+    return str(container._store_urls["ledger"])  # one database holds everything here
+
+
+def check_invariants(
+    container: Container, database: str, nats: NatsServer, journal: Journal, accounts: int
+) -> None:
+    ledger, orders = container.ledger, container.orders
+    # Sagas: all finished.
+    assert ledger.unfinished_transfers() == [], f"seed {SEED}"
+    assert orders.unfinished_sagas() == [], f"seed {SEED}"
+
+    # Money: conserved, never negative (the merchant's account included).
+    opened = [
+        UUID(str(n.originator_id))
+        for n in ledger.notifications_after(0, 10**6)
+        if n.topic.endswith("Account.Opened")
+    ]
+    balances = {a: ledger.get_account(a).balance for a in opened}
+    assert sum(balances.values()) == accounts * OPENING, f"seed {SEED}: money not conserved"
+    assert min(balances.values()) >= 0, f"seed {SEED}: a negative balance"
+
+    # Orders and stock: every order confirmed or cancelled; what is held is what is confirmed.
+    held: Counter[str] = Counter()
+    paid = 0
+    for n in orders.notifications_after(0, 10**6):
+        if n.topic.endswith("Order.Created"):
+            order = orders.get_order(UUID(str(n.originator_id)))
+            assert str(order.status) in ("confirmed", "cancelled"), (SEED, order.status)
+            if str(order.status) == "confirmed":
+                paid += order.total
+                for item in order.items:
+                    held[item["sku"]] += item["quantity"]
+    for sku, (_, _, stock) in PRODUCTS.items():
+        product = orders.get_product(sku)
+        assert product.reserved == held[sku], f"seed {SEED}: {sku} holds the wrong stock"
+        assert product.on_hand == stock and product.reserved <= stock, f"seed {SEED}: oversold"
+    merchant = ledger.merchant_account("EUR").id
+    assert balances[merchant] == paid, f"seed {SEED}: the merchant's takings are not the orders'"
+
+    # One transfer per reference, however often its request was retried.
+    references = Counter(
+        ledger.get_transfer(UUID(str(n.originator_id))).reference
+        for n in ledger.notifications_after(0, 10**6)
+        if n.topic.endswith("Transfer.Started")
+    )
+    for reference, answer in journal.transfers.items():
+        assert references[reference] == 1, f"seed {SEED}: {reference} made {references[reference]}"
+        assert answer.status in (201, 409, 404), answer.body
+
+    # The stream: every stored event once per Nats-Msg-Id, in each source's order.
+    messages = asyncio.run(read_stream(nats.url, "EVENTBANK"))
+    ids = [m.headers["Nats-Msg-Id"] for m in messages]
+    assert len(ids) == len(set(ids)), f"seed {SEED}: a duplicate on the stream"
+    per_source: dict[str, list[int]] = {}
+    for message in messages:
+        envelope = json.loads(message.data)
+        per_source.setdefault(envelope["source"], []).append(envelope["position"])
+    for source, app in container.applications.items():
+        stored = [n.id for n in app.notifications_after(0, 10**6)]
+        assert per_source.get(source, []) == stored, f"seed {SEED}: {source} stream differs"
+
+    # Projections: a fold of the stores. Alerts: once per transfer and rule.
+    with psycopg.connect(database) as conn:
+        projected = dict(conn.execute("SELECT id, balance FROM projections_accountsummary"))
+        entries = conn.execute("SELECT count(*) FROM projections_ledgerentry").fetchone()
+        orders_projected = dict(conn.execute("SELECT id, status FROM projections_ordersummary"))
+    assert projected == balances, f"seed {SEED}: the accounts projection differs"
+    movements = sum(
+        1
+        for n in ledger.notifications_after(0, 10**6)
+        if n.topic.endswith(("Account.Credited", "Account.Debited"))
+    )
+    assert entries is not None and entries[0] == movements, f"seed {SEED}: transactions differ"
+    assert all(
+        str(orders.get_order(order_id).status) == status
+        for order_id, status in orders_projected.items()
+    ), f"seed {SEED}: the orders projection differs"
+    raised = [
+        n.originator_id
+        for n in container.compliance.notifications_after(0, 10**6)
+        if n.topic.endswith("Alert.Raised")
+    ]
+    assert len(raised) == len(set(raised)), f"seed {SEED}: an alert raised twice"
