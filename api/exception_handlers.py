@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError as DjangoDatabaseError
 from django.http import Http404
 from eventsourcing.persistence import PersistenceError
@@ -57,6 +59,9 @@ def error_response(exc: Exception) -> Response | None:
         return Response(error_body(code, str(exc), getattr(exc, "details", {})), status=status)
     if isinstance(exc, InvalidAmount):
         return Response(error_body("invalid", str(exc), {"amount": [str(exc)]}), status=400)
+    if isinstance(exc, RequestDataTooBig):
+        message = f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        return Response(error_body("invalid", message), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -282,7 +282,12 @@ def main() -> None:
     figures: list[Figure] = []
     with NatsServer(data / "nats") as server:
         settings.NATS_URL = server.url
-        env = {**os.environ, "NATS_URL": server.url, "DJANGO_SETTINGS_MODULE": "config.settings"}
+        env = {
+            **os.environ,
+            "NATS_URL": server.url,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "EVENTBANK_WRITE_RATE": "100000000/min",  # one user drives the load: no brake
+        }
         asyncio.run(relay_events(container, server.url, once=True, stop=asyncio.Event()))
 
         tps, how = pgbench_tps(args.seconds)

@@ -194,7 +194,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "api.exception_handlers.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "writes": "600/min"},
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.WriteRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": "20/min",
+        "writes": os.environ.get("EVENTBANK_WRITE_RATE", "600/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {

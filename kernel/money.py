@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 CENTS_PER_UNIT = 100
 DEFAULT_MAX_CENTS = 1_000_000_000_00
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # ASCII digits, no sign but minus, no exponent
 
 
 class InvalidAmount(ValueError):
@@ -21,8 +23,11 @@ def parse_amount(value: object, *, max_cents: int = DEFAULT_MAX_CENTS) -> int:
     """
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise InvalidAmount('Amount must be a decimal string such as "12.50".')
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value):
+        # Decimal() alone would take " 12.50", "1e3", and digits of any script.
+        raise InvalidAmount(f'{value[:40]!r} is not a decimal string such as "12.50".')
     try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
+        amount = Decimal(value)
     except (InvalidOperation, ValueError):
         raise InvalidAmount(f"{str(value)[:40]!r} is not a number.") from None
     if not amount.is_finite():

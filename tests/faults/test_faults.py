@@ -101,7 +101,7 @@ def customer(
         if roll < 0.55:
             amount = "12000.00" if rng.random() < 0.03 else f"{rng.randint(1, 30000) / 100:.2f}"
             source = rng.choice(own)
-            body = {
+            body: dict[str, Any] = {
                 "from_account": source,
                 "to_account": rng.choice([a for a in everyone if a != source]),
                 "amount": amount,
@@ -112,7 +112,10 @@ def customer(
                 journal.transfers[body["reference"]] = answer
         elif roll < 0.85 or not confirmed:
             sku = rng.choice(list(PRODUCTS))
-            body = {"account": own[0], "items": [{"sku": sku, "quantity": rng.randint(1, 2)}]}
+            body = {
+                "account": own[0],
+                "items": [{"sku": sku, "quantity": rng.randint(1, 2)}],
+            }
             answer = retrying(system, "/api/orders/", body, token, journal)
             with journal.lock:
                 journal.orders[str(uuid4())] = answer
@@ -226,7 +229,9 @@ def settle(system: RunningSystem, container: Container, nats: NatsServer) -> Non
 
     def caught_up() -> bool:
         with psycopg.connect(database_of(container), autocommit=True) as conn:
-            relayed = dict(conn.execute("SELECT source, position FROM messaging_relayposition"))
+            relayed: dict[str, int] = dict(
+                conn.execute("SELECT source, position FROM messaging_relayposition").fetchall()
+            )
             subscribers = conn.execute(
                 "SELECT name, source_positions FROM messaging_subscriberposition"
             ).fetchall()
@@ -306,9 +311,13 @@ def check_invariants(
 
     # Projections: a fold of the stores. Alerts: once per transfer and rule.
     with psycopg.connect(database) as conn:
-        projected = dict(conn.execute("SELECT id, balance FROM projections_accountsummary"))
+        projected: dict[UUID, int] = dict(
+            conn.execute("SELECT id, balance FROM projections_accountsummary").fetchall()
+        )
         entries = conn.execute("SELECT count(*) FROM projections_ledgerentry").fetchone()
-        orders_projected = dict(conn.execute("SELECT id, status FROM projections_ordersummary"))
+        orders_projected: dict[UUID, str] = dict(
+            conn.execute("SELECT id, status FROM projections_ordersummary").fetchall()
+        )
     assert projected == balances, f"seed {SEED}: the accounts projection differs"
     movements = sum(
         1

@@ -1,0 +1,165 @@
+"""Hostile input on every write endpoint: malformed JSON, huge bodies, deep nesting, wrong
+types, unicode digits, negative, overflowing and NaN amounts, unknown fields, SQL in ids.
+Each answer is 400 with the one error body, and no event store has moved."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from config.container import Container
+from tests.integration.test_ledger_api import assert_error
+from tests.support import funded
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class Endpoint:
+    path: str
+    body: dict[str, Any]  # a valid body
+    staff: bool = False
+
+
+@pytest.fixture
+def world(container: Container, make_user: Any) -> dict[str, Endpoint]:
+    make_user("alice")
+    account = funded(container.ledger, 100_000, owner="alice")
+    other = funded(container.ledger, 0, owner="bob")
+    container.orders.create_product("MUG", "Mug", 1_250, 5)
+    alert = container.compliance.raise_alert(
+        other, account, 1_200_000, "EUR", "large_transfer", "big"
+    )
+    return {
+        "open": Endpoint("/api/accounts/", {"currency": "EUR"}),
+        "deposit": Endpoint(f"/api/accounts/{account}/deposits/", {"amount": "1.00"}, staff=True),
+        "withdraw": Endpoint(f"/api/accounts/{account}/withdrawals/", {"amount": "1.00"}),
+        "transfer": Endpoint(
+            "/api/transfers/",
+            {"from_account": str(account), "to_account": str(other), "amount": "1.00"},
+        ),
+        "freeze": Endpoint(f"/api/accounts/{account}/freeze/", {"reason": "x"}, staff=True),
+        "product": Endpoint(
+            "/api/products/",
+            {"sku": "TEA", "name": "Tea", "price": "4.99", "stock": 3},
+            staff=True,
+        ),
+        "stock": Endpoint("/api/products/MUG/stock/", {"quantity": 2}, staff=True),
+        "order": Endpoint(
+            "/api/orders/", {"account": str(account), "items": [{"sku": "MUG", "quantity": 1}]}
+        ),
+        "resolve": Endpoint(
+            f"/api/compliance/alerts/{alert.id}/resolve/", {"decision": "cleared"}, staff=True
+        ),
+    }
+
+
+@pytest.fixture
+def send(
+    world: dict[str, Endpoint], container: Container, client_for: Any, staff_client: APIClient
+) -> Callable[[str, bytes], Any]:
+    """POST raw bytes to an endpoint as the right user; assert no store moved."""
+    from django.contrib.auth import get_user_model
+
+    alice = client_for(get_user_model().objects.get(username="alice"))
+
+    def post(name: str, raw: bytes) -> Any:
+        before = {c: app.max_position() for c, app in container.applications.items()}
+        client = staff_client if world[name].staff else alice
+        response = client.generic("POST", world[name].path, raw, "application/json")  # type: ignore[arg-type]  # bytes, as sent
+        after = {c: app.max_position() for c, app in container.applications.items()}
+        assert after == before, f"{name}: a refused request changed the stores"
+        return response
+
+    return post
+
+
+ENDPOINTS = [
+    "open", "deposit", "withdraw", "transfer", "freeze", "product", "stock", "order", "resolve"
+]  # fmt: skip
+RAW = {
+    "malformed": b'{"amount": "1.00"',
+    "empty": b"",
+    "a list": b"[]",
+    "null": b"null",
+    "deep nesting": b"[" * 100_000 + b"]" * 100_000,
+    "huge": b'{"amount": "' + b"9" * 400_000 + b'"}',
+    "NaN literal": b'{"amount": NaN}',
+    "not utf-8": b'{"amount": "\xff\xfe"}',
+}
+
+
+# (An empty body is a valid request to open an account: every field has a default.)
+UNPARSEABLE = [(e, r) for e in ENDPOINTS for r in RAW if (e, r) != ("open", "empty")]
+
+
+@pytest.mark.parametrize(("endpoint", "raw"), UNPARSEABLE, ids=[f"{r}-{e}" for e, r in UNPARSEABLE])
+def test_unparseable_bodies_are_400_and_change_nothing(send: Any, endpoint: str, raw: str) -> None:
+    assert_error(send(endpoint, RAW[raw]), 400, "invalid")
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_unknown_fields_are_400_and_change_nothing(
+    send: Any, world: dict[str, Endpoint], endpoint: str
+) -> None:
+
+    body = {**world[endpoint].body, "is_staff": True}
+    assert_error(send(endpoint, json.dumps(body).encode()), 400, "invalid")
+
+
+BAD_AMOUNTS: list[Any] = [
+    "-1.00", "0.00", "1.001", "1e3", "NaN", "Infinity", "", " 1.00", "\uff11.\uff10\uff10", "1,00",
+    "99999999999999999999.00", 1.555, -3, True, None, [], {}, "'; DROP TABLE ledger_events; --",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("endpoint", ["deposit", "withdraw", "transfer"])
+@pytest.mark.parametrize("amount", BAD_AMOUNTS, ids=repr)
+def test_bad_amounts_are_400_and_change_nothing(
+    send: Any, world: dict[str, Endpoint], endpoint: str, amount: Any
+) -> None:
+
+    body = {**world[endpoint].body, "amount": amount}
+    assert_error(send(endpoint, json.dumps(body).encode()), 400, "invalid")
+
+
+# (A bare integer is a UUID to DRF, by its int value: it names no account, so that is a 404.)
+BAD_IDS: list[Any] = ["'; DROP TABLE orders_events; --", "0", None, "../../etc/passwd", "ä", []]
+
+
+@pytest.mark.parametrize("field", ["from_account", "to_account"])
+@pytest.mark.parametrize("value", BAD_IDS, ids=repr)
+def test_bad_ids_are_400_and_change_nothing(
+    send: Any, world: dict[str, Endpoint], field: str, value: Any
+) -> None:
+
+    body = {**world["transfer"].body, field: value}
+    assert_error(send("transfer", json.dumps(body).encode()), 400, "invalid")
+
+
+BAD_ITEMS: list[Any] = [
+    [],
+    [{"sku": "MUG", "quantity": 0}],
+    [{"sku": "MUG", "quantity": -1}],
+    [{"sku": "MUG", "quantity": 10**12}],
+    [{"sku": "MUG", "quantity": "one"}],
+    [{"sku": "MUG"}],
+    [{"sku": "'; DROP TABLE orders_events; --", "quantity": 1}],
+    [{"sku": "MUG", "quantity": 1}, {"sku": "MUG", "quantity": 1}],
+    "MUG",
+    [[{"sku": "MUG", "quantity": 1}]],
+]
+
+
+@pytest.mark.parametrize("items", BAD_ITEMS, ids=repr)
+def test_bad_order_items_are_400_and_change_nothing(
+    send: Any, world: dict[str, Endpoint], items: Any
+) -> None:
+
+    body = {**world["order"].body, "items": items}
+    assert_error(send("order", json.dumps(body).encode()), 400, "invalid")
