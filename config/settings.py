@@ -45,7 +45,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.EventbankAdminConfig",  # django.contrib.admin, with the operations pages
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -141,6 +141,13 @@ NATS_URL = os.environ.get("NATS_URL", "")
 NATS_STREAM = os.environ.get("EVENTBANK_NATS_STREAM", "EVENTBANK")
 SUBJECT_PREFIX = os.environ.get("EVENTBANK_SUBJECT_PREFIX", "eventbank")
 NATS_CONNECT_TIMEOUT = float(os.environ.get("EVENTBANK_NATS_CONNECT_TIMEOUT", "2"))
+
+# --- Operations ----------------------------------------------------------------------------
+# /healthz answers 503 when a subscriber is more than this many events behind a source it
+# consumes. /metrics answers staff sessions, and `Authorization: Bearer <token>` if one is set.
+
+MAX_SUBSCRIBER_LAG = int(os.environ.get("EVENTBANK_MAX_LAG", "1000"))
+METRICS_TOKEN = os.environ.get("EVENTBANK_METRICS_TOKEN", "")
 
 # --- Sagas ---------------------------------------------------------------------------------
 
