@@ -10,6 +10,7 @@ from collections.abc import Callable
 from uuid import uuid4
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.log import log_response
 from prometheus_client import Counter
 
 from kernel.correlation import correlation_scope
@@ -57,6 +58,12 @@ class RequestLogMiddleware:
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         method = request.method if request.method in _METHODS else "OTHER"  # a bounded label
         REQUESTS.labels(method=method, status=str(response.status_code)).inc()
+        if response.status_code >= 400:
+            # Django logs an error response once the middleware has returned — outside the
+            # correlation scope. Logged here, inside it, it is marked done and not logged again.
+            log_response(
+                "%s: %s", response.reason_phrase, request.path, response=response, request=request
+            )
         logger.info(
             "%s %s %s %.1fms",
             request.method, request.path, response.status_code, elapsed_ms,

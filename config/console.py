@@ -56,7 +56,7 @@ class EventBrowser(ConsoleView):
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form), status=400)
         context, aggregate = form.cleaned_data["context"], form.cleaned_data["aggregate"]
-        app = get_container().applications[context]
+        app = get_container().application(context)
         events = [
             envelope(event, catalogue=app.catalogue, position=None)
             for event in app.stored_events(aggregate)

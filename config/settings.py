@@ -251,6 +251,8 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
 # --- Logging ---------------------------------------------------------------------------------
+# One JSON object a line in production; the readable line while debugging. Both carry the
+# request's correlation id (api/logging.py).
 
 LOGGING = {
     "version": 1,
@@ -258,12 +260,13 @@ LOGGING = {
     "filters": {"correlation": {"()": "api.logging.CorrelationFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+        "json": {"()": "api.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "filters": ["correlation"],
-            "formatter": "plain",
+            "formatter": "plain" if DEBUG else "json",
         },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("EVENTBANK_LOG_LEVEL", "INFO")},
