@@ -12,10 +12,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
 
 from compliance.domain import ComplianceError, Decision
 from compliance.models import ScreenedTransfer
-from config.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin, events_link
 from config.container import get_container
 from kernel.money import format_cents
 from projections.models import AlertSummary
@@ -27,7 +28,9 @@ class ReviewForm(ActionForm):
 
 @admin.register(AlertSummary)
 class AlertAdmin(ReadOnlyAdmin):
-    list_display = ("raised_at", "rule", "money", "account", "transfer_id", "status", "resolved_by")
+    list_display = (
+        "raised_at", "rule", "money", "account", "transfer_id", "status", "resolved_by", "events",
+    )  # fmt: skip
     list_filter = ("status", "rule")
     search_fields = ("id", "account", "transfer_id")
     date_hierarchy = "raised_at"
@@ -37,6 +40,10 @@ class AlertAdmin(ReadOnlyAdmin):
     @admin.display(description="amount", ordering="amount")
     def money(self, row: AlertSummary) -> str:
         return format_cents(row.amount)
+
+    @admin.display(description="events")
+    def events(self, row: AlertSummary) -> SafeString:
+        return events_link("compliance", row.id)
 
     @admin.action(description="Clear the selected alerts (nothing suspicious)")
     def clear_selected(self, request: HttpRequest, queryset: QuerySet[AlertSummary]) -> None:

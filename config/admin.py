@@ -1,11 +1,79 @@
-"""What the site's admin pages share."""
+"""What the site's admin pages share: the admin site itself, with its operations pages, and the
+base for read-only tables."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import URLPattern, URLResolver, path, reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString
+
+
+class EventbankAdminSite(admin.AdminSite):
+    """Django's admin, plus the operations console: the event browser and the positions page.
+
+    Those pages read the event stores and the messaging tables, not one model, so they are
+    views of the site itself (staff only, like every admin view), listed on the index as the
+    "Operations" section.
+    """
+
+    site_header = "eventbank administration"
+    site_title = "eventbank admin"
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        from config import console
+
+        return [
+            path(
+                "operations/events/",
+                self.admin_view(console.EventBrowser.as_view(site=self)),
+                name="event_browser",
+            ),
+            path(
+                "operations/positions/",
+                self.admin_view(console.Positions.as_view(site=self)),
+                name="positions",
+            ),
+            *super().get_urls(),
+        ]
+
+    def get_app_list(
+        self, request: HttpRequest, app_label: str | None = None
+    ) -> list[dict[str, Any]]:
+        app_list = super().get_app_list(request, app_label)
+        if app_label is not None:
+            return app_list
+        pages = [
+            ("Event browser", "EventBrowser", "admin:event_browser"),
+            ("Positions and lag", "Positions", "admin:positions"),
+        ]
+        operations = {
+            "name": "Operations",
+            "app_label": "operations",
+            "app_url": reverse(pages[0][2], current_app=self.name),
+            "has_module_perms": True,
+            "models": [
+                {
+                    "name": name,
+                    "object_name": object_name,
+                    "admin_url": reverse(url_name, current_app=self.name),
+                    "view_only": True,
+                }
+                for name, object_name, url_name in pages
+            ],
+        }
+        return [operations, *app_list]
+
+
+def events_link(context: str, aggregate_id: UUID, label: str = "events") -> SafeString:
+    """A link to the event browser showing one aggregate's stored events."""
+    query = urlencode({"context": context, "aggregate": str(aggregate_id)})
+    return format_html('<a href="{}?{}">{}</a>', reverse("admin:event_browser"), query, label)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -60,6 +60,15 @@ class Container:
     def applications(self) -> dict[str, EventSourcedApplication]:
         return {"ledger": self.ledger, "orders": self.orders, "compliance": self.compliance}
 
+    def application(self, context: str) -> EventSourcedApplication:
+        """One context's application, building only it (and the ones it uses)."""
+        builders: dict[str, Callable[[], EventSourcedApplication]] = {
+            "ledger": lambda: self.ledger,
+            "orders": lambda: self.orders,
+            "compliance": lambda: self.compliance,
+        }
+        return builders[context]()
+
     def _application(
         self, context: str, kind: type[A], configure: Callable[[A], None] | None = None
     ) -> A:

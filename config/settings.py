@@ -45,7 +45,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.EventbankAdminConfig",  # django.contrib.admin, with the operations pages
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.CorrelationMiddleware",
+    "api.middleware.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -141,6 +142,13 @@ NATS_URL = os.environ.get("NATS_URL", "")
 NATS_STREAM = os.environ.get("EVENTBANK_NATS_STREAM", "EVENTBANK")
 SUBJECT_PREFIX = os.environ.get("EVENTBANK_SUBJECT_PREFIX", "eventbank")
 NATS_CONNECT_TIMEOUT = float(os.environ.get("EVENTBANK_NATS_CONNECT_TIMEOUT", "2"))
+
+# --- Operations ----------------------------------------------------------------------------
+# /healthz answers 503 when a subscriber is more than this many events behind a source it
+# consumes. /metrics answers staff sessions, and `Authorization: Bearer <token>` if one is set.
+
+MAX_SUBSCRIBER_LAG = int(os.environ.get("EVENTBANK_MAX_LAG", "1000"))
+METRICS_TOKEN = os.environ.get("EVENTBANK_METRICS_TOKEN", "")
 
 # --- Sagas ---------------------------------------------------------------------------------
 
@@ -247,6 +255,8 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
 # --- Logging ---------------------------------------------------------------------------------
+# One JSON object a line in production; the readable line while debugging. Both carry the
+# request's correlation id (api/logging.py).
 
 LOGGING = {
     "version": 1,
@@ -254,12 +264,13 @@ LOGGING = {
     "filters": {"correlation": {"()": "api.logging.CorrelationFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+        "json": {"()": "api.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "filters": ["correlation"],
-            "formatter": "plain",
+            "formatter": "plain" if DEBUG else "json",
         },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("EVENTBANK_LOG_LEVEL", "INFO")},

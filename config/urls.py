@@ -1,9 +1,10 @@
-"""The site's URLs: the admin, the REST API under /api/, and the health check."""
+"""The site's URLs: the admin, the REST API under /api/, the health check and the metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
 
 from config.health import healthz
+from config.metrics import metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,4 +13,5 @@ urlpatterns = [
     path("api/compliance/", include("compliance.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
 ]

@@ -147,6 +147,12 @@ class LedgerApplication(EventSourcedApplication):
                 ids.append(transfer_id)
         return ids
 
+    def resume_transfer(self, transfer_id: UUID) -> Transfer:
+        """Run one transfer to its end now (an operator's "recover now"); a finished one is
+        returned as it is. Safe beside a request still running it: the saga's version decides."""
+        self.get_transfer(transfer_id)
+        return self.transfer_runner().run(transfer_id)
+
     def recover_transfers(self, older_than_seconds: float = 0.0) -> list[Transfer]:
         """Finish or compensate every transfer left mid-way; return them in their final state."""
         runner = self.transfer_runner()

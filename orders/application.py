@@ -221,21 +221,37 @@ class OrdersApplication(EventSourcedApplication):
                     found.append(saga)
         return found
 
+    def order_sagas(self, order_id: UUID) -> list[OrderSaga]:
+        """The sagas of one order that exist: its placement, then its cancellation."""
+        found = [
+            self.find(placement_id(order_id), OrderPlacement),
+            self.find(cancellation_id(order_id), OrderCancellation),
+        ]
+        return [saga for saga in found if saga is not None]
+
     def recover_sagas(self, older_than_seconds: float = 0.0) -> list[OrderSaga]:
         """Finish or compensate every order saga left mid-way; return each as it now stands.
 
         A refund the ledger refuses (the customer's account frozen) leaves its saga waiting for
         the next round rather than stopping the others.
         """
+        return [self._resume(saga) for saga in self.unfinished_sagas(older_than_seconds)]
+
+    def resume_order_sagas(self, order_id: UUID) -> list[OrderSaga]:
+        """Run the order's unfinished sagas to their end now (an operator's "recover now");
+        return all its sagas as they stand. ``OrderNotFound`` if it has none."""
+        sagas = self.order_sagas(order_id)
+        if not sagas:
+            raise OrderNotFound(f"Order {order_id} not found.")
+        return [saga if saga.is_finished else self._resume(saga) for saga in sagas]
+
+    def _resume(self, saga: OrderSaga) -> OrderSaga:
         runs: dict[type[OrderSaga], Callable[[UUID], OrderSaga]] = {
             OrderPlacement: self.placement_runner().run,
             OrderCancellation: self.cancellation_runner().run,
         }
-        recovered: list[OrderSaga] = []
-        for saga in self.unfinished_sagas(older_than_seconds):
-            try:
-                recovered.append(runs[type(saga)](saga.id))
-            except RefundRefused as refusal:
-                logger.warning("order saga %s waits for its refund: %s", saga.id, refusal)
-                recovered.append(self.repository.get(saga.id))
-        return recovered
+        try:
+            return runs[type(saga)](saga.id)
+        except RefundRefused as refusal:
+            logger.warning("order saga %s waits for its refund: %s", saga.id, refusal)
+            return self.repository.get(saga.id)

@@ -1,15 +1,27 @@
-"""The read models in the admin: browsable and searchable, never editable (projectors write)."""
+"""The read models in the admin: browsable and searchable, never editable (projectors write).
+
+Rows link to their aggregate's events in the event browser. The transfer and order lists are
+also the saga console: a saga stuck ``running`` or ``compensating`` (an order ``pending`` or
+``cancelling``) can be finished now with "recover now", which runs it through its application —
+the projection shows the outcome once the projector has applied it.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
-from config.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin, events_link
 from config.container import get_container
 from kernel.money import format_cents
 from ledger.domain import LedgerError
+from orders.domain import OrdersError
 from projections.models import (
     AccountSummary,
     LedgerEntry,
@@ -21,7 +33,9 @@ from projections.models import (
 
 @admin.register(AccountSummary)
 class AccountSummaryAdmin(ReadOnlyAdmin):
-    list_display = ("id", "owner", "currency", "amount", "status", "version", "updated_at")
+    list_display = (
+        "id", "owner", "currency", "amount", "status", "version", "updated_at", "events",
+    )  # fmt: skip
     list_filter = ("status", "currency")
     search_fields = ("id", "owner")
     actions = ["unfreeze_selected"]
@@ -29,6 +43,10 @@ class AccountSummaryAdmin(ReadOnlyAdmin):
     @admin.display(description="balance", ordering="balance")
     def amount(self, row: AccountSummary) -> str:
         return format_cents(row.balance)
+
+    @admin.display(description="events")
+    def events(self, row: AccountSummary) -> SafeString:
+        return events_link("ledger", row.id)
 
     @admin.action(description="Unfreeze the selected accounts")
     def unfreeze_selected(self, request: HttpRequest, queryset: QuerySet[AccountSummary]) -> None:
@@ -62,33 +80,99 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(TransferSummary)
 class TransferSummaryAdmin(ReadOnlyAdmin):
-    list_display = ("started_at", "id", "from_account", "to_account", "money", "status")
+    list_display = (
+        "started_at", "id", "from_account", "to_account", "money", "status", "step_list", "events",
+    )  # fmt: skip
     list_filter = ("status", "currency", "failure_code")
     search_fields = ("id", "from_account", "to_account", "reference")
     date_hierarchy = "started_at"
+    actions = ["recover_selected"]
 
     @admin.display(description="amount", ordering="amount")
     def money(self, row: TransferSummary) -> str:
         return format_cents(row.amount)
 
+    @admin.display(description="steps")
+    def step_list(self, row: TransferSummary) -> SafeString:
+        return steps_html(row.steps)
+
+    @admin.display(description="events")
+    def events(self, row: TransferSummary) -> SafeString:
+        return events_link("ledger", row.id)
+
+    @admin.action(description="Recover now: finish or compensate the selected transfers")
+    def recover_selected(self, request: HttpRequest, queryset: QuerySet[TransferSummary]) -> None:
+        ledger = get_container().ledger
+        for row in queryset:
+            try:
+                transfer = ledger.resume_transfer(row.id)
+            except LedgerError as exc:
+                self.message_user(request, f"Transfer {row.id}: {exc}", messages.WARNING)
+                continue
+            self.message_user(request, f"Transfer {row.id}: {transfer.status}", messages.SUCCESS)
+
 
 @admin.register(OrderSummary)
 class OrderSummaryAdmin(ReadOnlyAdmin):
-    list_display = ("id", "owner", "status", "money", "account", "created_at", "updated_at")
+    list_display = (
+        "id", "owner", "status", "money", "account", "created_at", "updated_at", "events",
+    )  # fmt: skip
     list_filter = ("status",)
     search_fields = ("id", "owner", "account")
     date_hierarchy = "created_at"
+    readonly_fields = ("sagas",)
+    actions = ["recover_selected"]
 
     @admin.display(description="total", ordering="total")
     def money(self, row: OrderSummary) -> str:
         return format_cents(row.total)
 
+    @admin.display(description="events")
+    def events(self, row: OrderSummary) -> SafeString:
+        return events_link("orders", row.id)
+
+    @admin.display(description="sagas (from the event store)")
+    def sagas(self, row: OrderSummary) -> SafeString:
+        sagas = get_container().orders.order_sagas(row.id)
+        return format_html_join(
+            "",
+            "<p><strong>{}</strong> {} ({})<br>{}</p>",
+            (
+                (type(s).__name__, s.status, events_link("orders", s.id), steps_html(s.history))
+                for s in sagas
+            ),
+        )
+
+    @admin.action(description="Recover now: finish or compensate the selected orders' sagas")
+    def recover_selected(self, request: HttpRequest, queryset: QuerySet[OrderSummary]) -> None:
+        orders = get_container().orders
+        for row in queryset:
+            try:
+                sagas = orders.resume_order_sagas(row.id)
+            except (OrdersError, LedgerError) as exc:
+                self.message_user(request, f"Order {row.id}: {exc}", messages.WARNING)
+                continue
+            outcome = ", ".join(f"{type(s).__name__} {s.status}" for s in sagas)
+            self.message_user(request, f"Order {row.id}: {outcome}", messages.SUCCESS)
+
+
+def steps_html(steps: Iterable[dict[str, Any]]) -> SafeString:
+    """A saga's steps as they happened: ``name status``, one a line."""
+    lines = format_html_join(mark_safe("<br>"), "{} {}", ((s["name"], s["status"]) for s in steps))
+    return lines or format_html("{}", "—")
+
 
 @admin.register(ProductStock)
 class ProductStockAdmin(ReadOnlyAdmin):
-    list_display = ("sku", "name", "money", "on_hand", "reserved", "available", "updated_at")
+    list_display = (
+        "sku", "name", "money", "on_hand", "reserved", "available", "updated_at", "events",
+    )  # fmt: skip
     search_fields = ("sku", "name")
 
     @admin.display(description="price", ordering="price")
     def money(self, row: ProductStock) -> str:
         return format_cents(row.price)
+
+    @admin.display(description="events")
+    def events(self, row: ProductStock) -> SafeString:
+        return events_link("orders", row.id)

@@ -1,0 +1,91 @@
+"""The admin's operations pages: an aggregate's stored events, and how far behind each relay
+and subscriber is. Read-only; staff only (the admin site wraps them)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.views.generic import TemplateView
+
+from config.container import get_container
+from config.lag import relay_lags, sources, subscriber_lags
+from kernel.events import envelope
+from messaging.models import DeadLetter
+
+
+class ConsoleView(TemplateView):
+    """A page of the admin site: its header, sidebar and breadcrumbs around our content."""
+
+    site: admin.AdminSite | None = None  # set by the site's ``as_view(site=...)``
+    title: ClassVar[str]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        assert self.site is not None
+        return {
+            **self.site.each_context(self.request),
+            "title": self.title,
+            **super().get_context_data(**kwargs),
+        }
+
+
+def _contexts() -> list[tuple[str, str]]:
+    return [(context, context) for context in settings.EVENT_STORE_CONTEXTS]
+
+
+class EventQuery(forms.Form):
+    context = forms.ChoiceField(choices=_contexts)
+    aggregate = forms.UUIDField(label="Aggregate id")
+
+
+class EventBrowser(ConsoleView):
+    """One aggregate's stored events, decoded, oldest first, in their published form."""
+
+    template_name = "admin/console/event_browser.html"
+    title = "Event browser"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "aggregate" not in request.GET:
+            return self.render_to_response(self.get_context_data(form=EventQuery()))
+        form = EventQuery(request.GET)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        context, aggregate = form.cleaned_data["context"], form.cleaned_data["aggregate"]
+        app = get_container().application(context)
+        events = [
+            envelope(event, catalogue=app.catalogue, position=None)
+            for event in app.stored_events(aggregate)
+        ]
+        for event in events:
+            event["data_json"] = json.dumps(event["data"], indent=2, sort_keys=True)
+        page = self.get_context_data(form=form, events=events, aggregate=aggregate, store=context)
+        return self.render_to_response(page, status=200 if events else 404)
+
+
+class Positions(ConsoleView):
+    """Each relay's and subscriber's position per source, and its lag behind the source's head."""
+
+    template_name = "admin/console/positions.html"
+    title = "Positions and lag"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        heads = sources(get_container())
+        dead_letters = dict(
+            DeadLetter.objects.filter(resolved_at__isnull=True)
+            .values_list("subscriber")
+            .annotate(count=Count("id"))
+            .values_list("subscriber", "count")
+        )
+        return super().get_context_data(
+            sources=heads,
+            relays=relay_lags(heads),
+            subscribers=subscriber_lags(heads),
+            dead_letters=sorted(dead_letters.items()),
+            max_lag=settings.MAX_SUBSCRIBER_LAG,
+            **kwargs,
+        )

@@ -1,0 +1,135 @@
+"""``GET /metrics``: the Prometheus text exposition, for staff or a scraper with the token.
+
+Two kinds of figure, each kept where it is true for every process:
+
+- Request counts are counted per process by ``api.middleware.RequestLogMiddleware``. Under
+  gunicorn with several workers a scrape reaches one worker, so each worker writes its counts
+  to ``PROMETHEUS_MULTIPROC_DIR`` (set by ``config/gunicorn.py``) and the scrape sums them all
+  (prometheus-client's multiprocess mode). In a single process they are read directly.
+- Everything else is read from the databases at scrape time — sagas by status from the
+  projections, positions and lag, dead letters — so no process keeps a gauge that another
+  process could contradict.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Iterator, Mapping
+
+from django.conf import settings
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from api.middleware import REQUESTS
+from config.container import get_container
+from config.lag import relay_lags, sources, subscriber_lags
+from messaging.handlers import names
+from messaging.models import DeadLetter
+from projections.models import OrderSummary, TransferSummary
+
+
+class StateCollector(Collector):
+    """Gauges read from the event stores and Django's tables when scraped."""
+
+    def collect(self) -> Iterator[Metric]:
+        heads = sources(get_container())
+        yield _gauge(
+            "eventbank_event_store_position",
+            "The highest notification id in each source's log",
+            ["source"],
+            {(s.name,): s.head for s in heads},
+        )
+        relays = relay_lags(heads)
+        yield _gauge(
+            "eventbank_relay_position",
+            "The last notification id the relay published from each source (ids have gaps)",
+            ["source"],
+            {(r.source,): r.published for r in relays},
+        )
+        yield _gauge(
+            "eventbank_relay_lag_events",
+            "Notification ids stored and not yet published, per source",
+            ["source"],
+            {(r.source,): r.lag for r in relays},
+        )
+        yield _gauge(
+            "eventbank_subscriber_lag_events",
+            "How far each subscriber is behind each source it consumes, in notification ids",
+            ["subscriber", "source"],
+            {(s.subscriber, s.source): s.lag for s in subscriber_lags(heads)},
+        )
+        parked = dict(
+            DeadLetter.objects.filter(resolved_at__isnull=True)
+            .values("subscriber")
+            .annotate(n=Count("id"))
+            .values_list("subscriber", "n")
+        )
+        yield _gauge(
+            "eventbank_dead_letters_unresolved",
+            "Messages parked by each subscriber and not yet resolved",
+            ["subscriber"],
+            {(name,): parked.get(name, 0) for name in sorted({*names(), *parked})},
+        )
+        sagas: dict[tuple[str, ...], int] = {
+            (kind, status): n
+            for kind, model in (("transfer", TransferSummary), ("order", OrderSummary))
+            for status, n in model.objects.values("status")
+            .annotate(n=Count("id"))
+            .values_list("status", "n")
+        }
+        yield _gauge(
+            "eventbank_sagas",
+            "Transfers and orders by status, from the transfers and orders projections",
+            ["kind", "status"],
+            sagas,
+        )
+
+
+def _gauge(
+    name: str, documentation: str, labels: list[str], values: Mapping[tuple[str, ...], int]
+) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(name, documentation, labels=labels)
+    for label_values, value in sorted(values.items()):
+        gauge.add_metric(list(label_values), value)
+    return gauge
+
+
+def registry() -> CollectorRegistry:
+    """What one scrape reports: every process's request counts, and the state read now."""
+    scrape = CollectorRegistry(auto_describe=True)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(scrape)
+    else:
+        scrape.register(REQUESTS)
+    scrape.register(StateCollector())
+    return scrape
+
+
+def may_scrape(request: HttpRequest) -> bool:
+    """Staff (a session), or a scraper sending ``Authorization: Bearer <METRICS_TOKEN>``."""
+    if request.user.is_authenticated and request.user.is_staff:
+        return True
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    token = settings.METRICS_TOKEN
+    return (
+        bool(token)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(credentials.encode(), token.encode())
+    )
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    if not may_scrape(request):
+        if request.user.is_authenticated:
+            return HttpResponse("Staff only.\n", status=403, content_type="text/plain")
+        refused = HttpResponse("Authentication required.\n", status=401, content_type="text/plain")
+        refused["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return refused
+    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

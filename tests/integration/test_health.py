@@ -1,0 +1,95 @@
+"""``GET /healthz`` beyond "it answers": the JetStream stream exists, and no subscriber is
+further behind a source than ``EVENTBANK_MAX_LAG`` events — and a 503 names what is wrong."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from config import container as composition
+from config.container import Container, build_container
+from messaging.embedded import free_port
+from messaging.handlers import names
+from messaging.management.commands.relay_events import relay_events
+from messaging.management.commands.run_subscriber import run_subscribers
+from messaging.management.commands.setup_nats import setup_nats
+from tests.integration.conftest import Bus
+from tests.support import funded
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHECKS = {
+    "database", "ledger_events", "orders_events", "compliance_events", "nats", "stream",
+    "subscriber_lag",
+}  # fmt: skip
+
+
+def health() -> tuple[int, dict[str, Any]]:
+    response = Client().get("/healthz")
+    return response.status_code, response.json()
+
+
+def test_all_ok_when_the_stream_exists_and_subscribers_keep_up(
+    container: Container, bus: Bus
+) -> None:
+    asyncio.run(setup_nats(bus.url))
+    status, body = health()
+    assert (status, body["down"]) == (200, [])
+    assert {name: body[name] for name in CHECKS} == dict.fromkeys(CHECKS, "ok")
+
+
+def test_a_missing_stream_is_named(container: Container, bus: Bus) -> None:
+    status, body = health()  # the test's stream was never created
+    assert (status, body["down"]) == (503, ["stream"])
+    assert f"stream {bus.stream} does not exist" in body["stream"]
+    assert body["nats"] == "ok"
+
+
+def test_with_nats_down_the_stream_is_unchecked_not_down(container: Container, settings) -> None:
+    settings.NATS_URL = f"nats://127.0.0.1:{free_port()}"
+    settings.NATS_CONNECT_TIMEOUT = 0.5
+    status, body = health()
+    assert (status, body["down"]) == (503, ["nats"])
+    assert body["stream"] == "unchecked: needs nats"
+
+
+def test_a_subscriber_past_the_lag_bound_is_named_until_it_catches_up(
+    container: Container, bus: Bus, settings
+) -> None:
+    asyncio.run(setup_nats(bus.url))
+    settings.MAX_SUBSCRIBER_LAG = 2
+    funded(container.ledger, 1_000)  # opened, credited: two events, within the bound
+    assert health()[0] == 200
+    funded(container.ledger, 1_000)
+    head = container.ledger.max_position()
+    status, body = health()
+    assert (status, body["down"]) == (503, ["subscriber_lag"])
+    assert f"projection:accounts is {head} events behind ledger" in body["subscriber_lag"]
+    assert "projection:products" not in body["subscriber_lag"]  # it reads no ledger events
+    assert body["subscriber_lag"].endswith("(bound 2)")
+
+    asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(run_subscribers(names(), bus.url, once=True))
+    status, body = health()
+    assert (status, body["down"], body["subscriber_lag"]) == (200, [], "ok")
+
+
+def test_lag_is_unchecked_while_an_event_store_is_down(
+    store_urls: dict[str, str], bus: Bus, tmp_path: Path
+) -> None:
+    asyncio.run(setup_nats(bus.url))
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    broken = build_container({**store_urls, "orders": f"sqlite:///{not_a_directory}/x.sqlite3"})
+    composition.use(broken)
+    try:
+        status, body = health()
+    finally:
+        composition.use(None)
+        broken.close()
+    assert (status, body["down"]) == (503, ["orders_events"])
+    assert body["subscriber_lag"] == "unchecked: needs orders_events"
