@@ -34,9 +34,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-run: install  ## start everything (web, relay, projectors, compliance, saga recovery, nats) on 127.0.0.1:8000
+run: install  ## start everything on 127.0.0.1:8000 (seeding the demo into an empty database)
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py run_all --port $(or $(PORT),8000)
+	EVENTBANK_SEED_DEMO=$(or $(EVENTBANK_SEED_DEMO),1) $(BIN)/python manage.py run_all --port $(or $(PORT),8000)
 
 test: install  ## the whole suite on SQLite, then on PostgreSQL when TEST_POSTGRES_URL or DATABASE_URL names one
 	@echo "=== test leg 1/2: SQLite + embedded nats-server"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -11,6 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+
+from api.schema import errors
 
 
 class TokenApi(APIView):
@@ -25,7 +27,21 @@ class TokenApi(APIView):
     @extend_schema(
         operation_id="obtain_token",
         request=AuthTokenSerializer,
-        responses={200: TokenOutput},
+        responses={200: TokenOutput, **errors(400, 429, 503)},
+        auth=[],
+        examples=[
+            OpenApiExample(
+                "a customer", {"username": "alice", "password": "eventbank-demo"}, request_only=True
+            ),
+            OpenApiExample(
+                "a token",
+                {"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"},
+                response_only=True,
+                status_codes=[200],
+            ),
+        ],
+        description="Exchange a username and password for an API token "
+        "(`Authorization: Token <token>`). A wrong password is 400.",
     )
     def post(self, request: Request) -> Response:
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from api.consistency import require_position
 from api.pagination import paginated, query_filters
+from api.schema import LIST, PageParameters, errors, page_of
 from api.serializers import AmountField, InputSerializer, PositionField
 from compliance.application import ComplianceApplication
 from compliance.domain import AlertStatus, Decision
@@ -58,8 +59,8 @@ class AlertsApi(APIView):
 
     @extend_schema(
         operation_id="list_alerts",
-        parameters=[AlertFilters],
-        responses={200: AlertOutput(many=True)},
+        parameters=[AlertFilters, PageParameters],
+        responses={200: page_of(AlertOutput), **errors(*LIST, 403)},
         description="From the alerts projection, newest first (see min_position).",
     )
     def get(self, request: Request) -> Response:
@@ -81,7 +82,24 @@ class ResolveAlertApi(APIView):
     @extend_schema(
         operation_id="resolve_alert",
         request=ResolveInput,
-        responses={200: ResolvedAlertOutput},
+        responses={
+            200: ResolvedAlertOutput,
+            **errors(
+                400,
+                401,
+                403,
+                404,
+                503,
+                refusals={"invalid_state": "Alert was resolved already (escalated)."},
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "escalate",
+                {"decision": "escalated", "note": "source of funds unclear"},
+                request_only=True,
+            )
+        ],
         description="Clear or escalate an open alert; escalated: the ledger freezes the account "
         "(asynchronously, from the published event). An alert is resolved once: 409 "
         "invalid_state after that.",

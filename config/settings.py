@@ -156,6 +156,12 @@ SAGA_DEADLINE_SECONDS = int(os.environ.get("EVENTBANK_SAGA_DEADLINE_SECONDS", "6
 SAGA_RECOVERY_INTERVAL_SECONDS = float(os.environ.get("EVENTBANK_SAGA_RECOVERY_INTERVAL", "10"))
 SAGA_RECOVERY_OLDER_THAN_SECONDS = float(os.environ.get("EVENTBANK_SAGA_RECOVERY_OLDER_THAN", "30"))
 
+# --- Demo ----------------------------------------------------------------------------------
+# `run_all` seeds the demo (config/demo.py) when this is on and the database has no users at
+# all. Off unless asked for: `make run` turns it on; a production deployment never should.
+
+SEED_DEMO = env_bool("EVENTBANK_SEED_DEMO", False)
+
 # --- Read models ---------------------------------------------------------------------------
 
 READ_YOUR_WRITES_TIMEOUT_SECONDS = float(os.environ.get("EVENTBANK_READ_YOUR_WRITES_TIMEOUT", "5"))

@@ -24,9 +24,20 @@ from api.consistency import require_position
 from api.errors import ApiError
 from api.idempotency import run_idempotently
 from api.pagination import paginated, query_filters
+from api.schema import (
+    EVENTS,
+    IDEMPOTENCY_KEY,
+    LIST,
+    READ,
+    WRITE,
+    PageParameters,
+    errors,
+    page_of,
+)
 from api.serializers import AmountField, InputSerializer, PositionField
 from config.container import get_container
 from kernel.events import envelope
+from ledger.api_examples import MOVEMENT_EXAMPLES, OPEN_ACCOUNT_EXAMPLES, TRANSFER_EXAMPLES
 from ledger.application import LedgerApplication
 from ledger.domain import Account, AccountNotFound, TransferNotFound
 from ledger.saga import Transfer
@@ -83,8 +94,8 @@ class AccountsApi(APIView):
 
     @extend_schema(
         operation_id="list_accounts",
-        parameters=[AccountFilters],
-        responses={200: AccountListOutput(many=True)},
+        parameters=[AccountFilters, PageParameters],
+        responses={200: page_of(AccountListOutput), **errors(*LIST)},
         description="From the accounts projection (eventually consistent; see min_position).",
     )
     def get(self, request: Request) -> Response:
@@ -107,7 +118,10 @@ class AccountsApi(APIView):
     @extend_schema(
         operation_id="open_account",
         request=OpenAccountInput,
-        responses={201: OpenedAccountOutput},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: OpenedAccountOutput, **errors(400, 401, 403, 422, 503)},
+        examples=OPEN_ACCOUNT_EXAMPLES,
+        description="Open an account for yourself (staff: for any customer, with `owner`).",
     )
     def post(self, request: Request) -> Response:
         data = self.OpenAccountInput.validated(request.data)
@@ -127,7 +141,11 @@ class AccountsApi(APIView):
 
 
 class AccountDetailApi(APIView):
-    @extend_schema(operation_id="get_account", responses={200: AccountOutput})
+    @extend_schema(
+        operation_id="get_account",
+        responses={200: AccountOutput, **errors(*READ)},
+        description="Read from the aggregate: consistent with every write that answered.",
+    )
     def get(self, request: Request, account_id: UUID) -> Response:
         return Response(account_body(owned_account(request, account_id)))
 
@@ -169,17 +187,24 @@ class _MovementApi(APIView, ABC):
         return run_idempotently(request, apply)
 
 
-def _movement_schema(operation_id: str) -> Any:
+def _movement_schema(operation_id: str, *statuses: int, **refusals: str) -> Any:
     return extend_schema_view(
         post=extend_schema(
             operation_id=operation_id,
             request=_MovementApi.MovementInput,
-            responses={201: MovementOutput},
+            parameters=[IDEMPOTENCY_KEY],
+            responses={201: MovementOutput, **errors(*WRITE, *statuses, refusals=refusals)},
+            examples=MOVEMENT_EXAMPLES,
         )
     )
 
 
-@_movement_schema("deposit")
+@_movement_schema(
+    "deposit",
+    403,
+    account_frozen="Account 6a1f0a48-4bd8-4b38-9f43-5e0a5b1a77c2 is frozen.",
+    account_closed="Account 6a1f0a48-4bd8-4b38-9f43-5e0a5b1a77c2 is closed.",
+)
 class DepositApi(_MovementApi):
     permission_classes = [IsAdminUser]
 
@@ -187,7 +212,12 @@ class DepositApi(_MovementApi):
         return ledger().deposit(account_id, amount, reference)
 
 
-@_movement_schema("withdraw")
+@_movement_schema(
+    "withdraw",
+    insufficient_funds="Account 6a1f0a48-4bd8-4b38-9f43-5e0a5b1a77c2 cannot pay this amount.",
+    account_frozen="Account 6a1f0a48-4bd8-4b38-9f43-5e0a5b1a77c2 is frozen.",
+    account_closed="Account 6a1f0a48-4bd8-4b38-9f43-5e0a5b1a77c2 is closed.",
+)
 class WithdrawalApi(_MovementApi):
     def move(self, account_id: UUID, amount: int, reference: str) -> Account:
         return ledger().withdraw(account_id, amount, reference)
@@ -215,8 +245,8 @@ class AccountTransactionsApi(APIView):
 
     @extend_schema(
         operation_id="account_transactions",
-        parameters=[EntryFilters],
-        responses={200: EntryOutput(many=True)},
+        parameters=[EntryFilters, PageParameters],
+        responses={200: page_of(EntryOutput), **errors(*LIST)},
         description="From the transactions projection, newest first (see min_position).",
     )
     def get(self, request: Request, account_id: UUID) -> Response:
@@ -228,7 +258,11 @@ class AccountTransactionsApi(APIView):
 
 
 class AccountEventsApi(APIView):
-    @extend_schema(operation_id="account_events", responses={200: dict})
+    @extend_schema(
+        operation_id="account_events",
+        responses={200: EVENTS, **errors(*READ)},
+        description="The account's stored events, oldest first, in their published form.",
+    )
     def get(self, request: Request, account_id: UUID) -> Response:
         account = owned_account(request, account_id)
         app = ledger()
@@ -246,7 +280,12 @@ class FreezeAccountApi(APIView):
         reason = serializers.CharField(max_length=500)
 
     @extend_schema(
-        operation_id="freeze_account", request=FreezeInput, responses={200: AccountOutput}
+        operation_id="freeze_account",
+        request=FreezeInput,
+        responses={
+            200: AccountOutput,
+            **errors(400, 401, 403, 404, 503, refusals={"account_closed": "Account is closed."}),
+        },
     )
     def post(self, request: Request, account_id: UUID) -> Response:
         data = self.FreezeInput.validated(request.data)
@@ -257,14 +296,28 @@ class FreezeAccountApi(APIView):
 class UnfreezeAccountApi(APIView):
     permission_classes = [IsAdminUser]
 
-    @extend_schema(operation_id="unfreeze_account", request=None, responses={200: AccountOutput})
+    @extend_schema(
+        operation_id="unfreeze_account",
+        request=None,
+        responses={
+            200: AccountOutput,
+            **errors(401, 403, 404, 503, refusals={"invalid_state": "Account is not frozen."}),
+        },
+    )
     def post(self, request: Request, account_id: UUID) -> Response:
         account = ledger().unfreeze_account(owned_account(request, account_id).id)
         return Response(account_body(account, ledger().max_position()))
 
 
 class CloseAccountApi(APIView):
-    @extend_schema(operation_id="close_account", request=None, responses={200: AccountOutput})
+    @extend_schema(
+        operation_id="close_account",
+        request=None,
+        responses={
+            200: AccountOutput,
+            **errors(*READ, refusals={"invalid_state": "Account still holds money."}),
+        },
+    )
     def post(self, request: Request, account_id: UUID) -> Response:
         account = ledger().close_account(owned_account(request, account_id).id)
         return Response(account_body(account, ledger().max_position()))
@@ -327,8 +380,8 @@ class TransfersApi(APIView):
 
     @extend_schema(
         operation_id="list_transfers",
-        parameters=[TransferFilters],
-        responses={200: TransferListOutput(many=True)},
+        parameters=[TransferFilters, PageParameters],
+        responses={200: page_of(TransferListOutput), **errors(*LIST)},
         description="From the transfers projection, newest first (see min_position). A "
         "customer sees the transfers to or from its own accounts.",
     )
@@ -350,7 +403,21 @@ class TransfersApi(APIView):
     @extend_schema(
         operation_id="transfer_funds",
         request=TransferInput,
-        responses={201: TransferCreatedOutput},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: TransferCreatedOutput,
+            **errors(
+                *WRITE,
+                refusals={
+                    "insufficient_funds": "Account cannot pay this amount.",
+                    "account_frozen": "Account is frozen.",
+                    "account_closed": "Account is closed.",
+                    "currency_mismatch": "Account holds USD, not EUR.",
+                    "same_account": "A transfer needs two different accounts.",
+                },
+            ),
+        },
+        examples=TRANSFER_EXAMPLES,
         description="Runs the TransferFunds saga and answers with its final state: 201 when "
         "completed; 409 with the refusing step's code (and the transfer id in details) when "
         "it ended failed or compensated.",
@@ -382,6 +449,6 @@ class TransfersApi(APIView):
 
 
 class TransferDetailApi(APIView):
-    @extend_schema(operation_id="get_transfer", responses={200: TransferOutput})
+    @extend_schema(operation_id="get_transfer", responses={200: TransferOutput, **errors(*READ)})
     def get(self, request: Request, transfer_id: UUID) -> Response:
         return Response(TransferOutput(visible_transfer(request, transfer_id)).data)

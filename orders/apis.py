@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -22,6 +22,7 @@ from api.consistency import require_position
 from api.errors import ApiError
 from api.idempotency import run_idempotently
 from api.pagination import paginated, query_filters
+from api.schema import IDEMPOTENCY_KEY, LIST, READ, WRITE, PageParameters, errors, page_of
 from api.serializers import AmountField, InputSerializer, PositionField
 from config.container import get_container
 from kernel.events import envelope
@@ -77,8 +78,8 @@ class ProductsApi(APIView):
 
     @extend_schema(
         operation_id="list_products",
-        parameters=[ProductFilters],
-        responses={200: ProductOutput(many=True)},
+        parameters=[ProductFilters, PageParameters],
+        responses={200: page_of(ProductOutput), **errors(*LIST)},
         description="From the products projection (eventually consistent; see min_position).",
     )
     def get(self, request: Request) -> Response:
@@ -95,8 +96,22 @@ class ProductsApi(APIView):
     @extend_schema(
         operation_id="create_product",
         request=CreateProductInput,
-        responses={201: ProductWrittenOutput},
-    )
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: ProductWrittenOutput,
+            **errors(
+                400, 401, 403, 422, 503,
+                refusals={"already_exists": "Product mug exists with other details."},
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "a product",
+                {"sku": "mug", "name": "Enamel mug", "price": "8.00", "stock": 50},
+                request_only=True,
+            )
+        ],
+    )  # fmt: skip
     def post(self, request: Request) -> Response:
         if not request.user.is_staff:
             raise ApiError(403, "permission_denied", "Only staff may add products.")
@@ -118,7 +133,11 @@ class ProductStockApi(APIView):
         quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
 
     @extend_schema(
-        operation_id="add_stock", request=AddStockInput, responses={201: ProductWrittenOutput}
+        operation_id="add_stock",
+        request=AddStockInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: ProductWrittenOutput, **errors(*WRITE, 403)},
+        examples=[OpenApiExample("a delivery", {"quantity": 24}, request_only=True)],
     )
     def post(self, request: Request, sku: str) -> Response:
         data = self.AddStockInput.validated(request.data)
@@ -185,8 +204,8 @@ class OrdersApi(APIView):
 
     @extend_schema(
         operation_id="list_orders",
-        parameters=[OrderFilters],
-        responses={200: OrderOutput(many=True)},
+        parameters=[OrderFilters, PageParameters],
+        responses={200: page_of(OrderOutput), **errors(*LIST)},
         description="From the orders projection (eventually consistent; see min_position).",
     )
     def get(self, request: Request) -> Response:
@@ -201,7 +220,31 @@ class OrdersApi(APIView):
     @extend_schema(
         operation_id="place_order",
         request=PlaceOrderInput,
-        responses={201: OrderWrittenOutput},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: OrderWrittenOutput,
+            **errors(
+                *WRITE,
+                refusals={
+                    "out_of_stock": "Only 3 of mug available; 5 wanted.",
+                    "insufficient_funds": "Account cannot pay this amount.",
+                    "account_frozen": "Account is frozen.",
+                },
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "two lines",
+                {
+                    "account": "6a1f0a48-4bd8-4b38-9f43-5e0a5b1a77c2",
+                    "items": [
+                        {"sku": "coffee-beans", "quantity": 2},
+                        {"sku": "mug", "quantity": 1},
+                    ],
+                },
+                request_only=True,
+            )
+        ],
         description="Runs the PlaceOrder saga and answers with its final state: 201 when "
         "confirmed; 409 out_of_stock, insufficient_funds, account_frozen, ... when it was "
         "cancelled (nothing reserved, nothing paid; the order id in details).",
@@ -243,7 +286,7 @@ class OrderDetailApi(APIView):
     @extend_schema(
         operation_id="get_order",
         parameters=[DetailFilters],
-        responses={200: OrderOutput},
+        responses={200: OrderOutput, **errors(400, *READ)},
         description="From the orders projection (eventually consistent; see min_position).",
     )
     def get(self, request: Request, order_id: UUID) -> Response:
@@ -264,7 +307,7 @@ class OrderHistoryApi(APIView):
     @extend_schema(
         operation_id="order_history",
         parameters=[OrderDetailApi.DetailFilters],
-        responses={200: OrderHistoryOutput},
+        responses={200: OrderHistoryOutput, **errors(400, *READ)},
         description="The order's current state from the orders projection, beside its status "
         "history and every event of it and its sagas, read from the event store.",
     )
@@ -293,7 +336,14 @@ class OrderHistoryApi(APIView):
 class ShipOrderApi(APIView):
     permission_classes = [IsAdminUser]
 
-    @extend_schema(operation_id="ship_order", request=None, responses={200: OrderWrittenOutput})
+    @extend_schema(
+        operation_id="ship_order",
+        request=None,
+        responses={
+            200: OrderWrittenOutput,
+            **errors(401, 403, 404, 503, refusals={"invalid_state": "Order is pending."}),
+        },
+    )
     def post(self, request: Request, order_id: UUID) -> Response:
         return Response(order_written_body(orders().ship_order(order_id)))
 
@@ -302,7 +352,10 @@ class CancelOrderApi(APIView):
     @extend_schema(
         operation_id="cancel_order",
         request=None,
-        responses={200: OrderWrittenOutput},
+        responses={
+            200: OrderWrittenOutput,
+            **errors(*READ, refusals={"invalid_state": "Order is shipped; cannot cancel it."}),
+        },
         description="Runs the CancelOrder saga: refund, release, cancelled. 409 invalid_state "
         "once shipped (or while still being placed).",
     )

@@ -33,6 +33,7 @@ SERVER_ENV_NAMES = (
     "ORDERS_EVENTSTORE_URL",
     "COMPLIANCE_EVENTSTORE_URL",
     "NATS_URL",
+    "EVENTBANK_SEED_DEMO",  # a test asks for the demo explicitly
 )
 
 
@@ -128,7 +129,12 @@ def start_system(
     started: list[RunningSystem] = []
     databases: list[str] = []
 
-    def start(*, nats_url: str | None = None, database: str | None = None) -> RunningSystem:
+    def start(
+        *,
+        nats_url: str | None = None,
+        database: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> RunningSystem:
         if database is None and postgres_url:
             name = f"eventbank_e2e_{uuid4().hex[:10]}"
             with admin_connection(postgres_url) as conn:
@@ -136,7 +142,7 @@ def start_system(
             databases.append(name)
             database = database_url(postgres_url, name)
         data_dir = tmp_path / f"system-{len(started)}"
-        env = server_env(data_dir, database=database, nats_url=nats_url)
+        env = {**server_env(data_dir, database=database, nats_url=nats_url), **(extra_env or {})}
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "-v0"],
             cwd=ROOT,

@@ -3,7 +3,9 @@
 Children: the web server (gunicorn; Django's runserver when DJANGO_DEBUG is on), the outbox
 relay, the projections, the compliance monitor, the ledger's consumer of compliance decisions,
 the saga recovery loop, and a local nats-server with JetStream unless NATS_URL names one.
-Each background service is the management command an operator would run on its own.
+Each background service is the management command an operator would run on its own. With
+EVENTBANK_SEED_DEMO on (``make run`` turns it on) a database with no users is seeded with the
+demo first, and the banner says how to log in.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ import sys
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from config.container import close_container
+from config.demo import demo_is_seeded, demo_login_lines
 from config.supervisor import Child, Supervisor
 from messaging.embedded import NatsServer
 from messaging.management.commands.setup_nats import setup_nats
@@ -75,12 +81,14 @@ class Command(BaseCommand):
             )
         outcome = asyncio.run(setup_nats(env["NATS_URL"]))
         self.stdout.write(f"[run_all] stream {settings.NATS_STREAM}: {outcome}")
+        demo = settings.SEED_DEMO and self.seed_demo_if_empty()
+        close_container()  # the children build their own; this process holds no store open
 
         children = [Child("web", web_server(host, port, workers)), *background_services()]
         supervisor = Supervisor(children, env, say=self.stdout.write)
         signal.signal(signal.SIGINT, supervisor.request_stop)
         signal.signal(signal.SIGTERM, supervisor.request_stop)
-        self.stdout.write(self.banner(host, port))
+        self.stdout.write(self.banner(host, port, demo=demo))
         try:
             supervisor.run()
         finally:
@@ -88,8 +96,16 @@ class Command(BaseCommand):
                 nats.stop()
                 self.stdout.write("[run_all] nats-server stopped")
 
-    def banner(self, host: str, port: int) -> str:
+    def seed_demo_if_empty(self) -> bool:
+        """Seed a database that has no users; say whether the demo is there."""
+        if not get_user_model().objects.exists():
+            self.stdout.write("[run_all] no users yet: seeding the demo (EVENTBANK_SEED_DEMO)")
+            call_command("seed_demo", stdout=self.stdout)
+        return demo_is_seeded()
+
+    def banner(self, host: str, port: int, *, demo: bool = False) -> str:
         base = f"http://{host}:{port}"
+        user = "  a user       .venv/bin/python manage.py create_customer alice --password <pw>"
         return "\n".join(
             [
                 "",
@@ -97,7 +113,7 @@ class Command(BaseCommand):
                 f"  API docs     {base}/api/docs/",
                 f"  admin        {base}/admin/",
                 f"  health       {base}/healthz",
-                "  a user       .venv/bin/python manage.py create_customer alice --password <pw>",
+                *(demo_login_lines(base) if demo else [user]),
                 "  Ctrl-C stops everything.",
                 "",
             ]
