@@ -23,6 +23,8 @@ PATTERN_PAGES = sorted(p for p in (ROOT / "docs" / "patterns").glob("[0-9]-*.md"
 FILE_REFERENCE = re.compile(r"`([\w.-]+/[\w./-]+\.py)(?:::([\w.]+))?`")
 DIRECTORY_REFERENCE = re.compile(r"`([a-z_]+(?:/[\w.-]+)*/)`")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+# Made at run time, not kept in the repository: a fresh clone has none of them.
+RUNTIME_DIRECTORIES = ("var/", ".venv/")
 
 
 def defines(source: str, dotted: str) -> bool:
@@ -55,6 +57,8 @@ def broken_references(page: Path) -> list[str]:
         elif name and not defines(file.read_text(), name):
             broken.append(f"{path}::{name}: not defined there")
     for directory in DIRECTORY_REFERENCE.findall(text):
+        if directory.startswith(RUNTIME_DIRECTORIES):
+            continue
         if not (ROOT / directory).is_dir():
             broken.append(f"{directory}: no such directory")
     for target in LINK.findall(text):
