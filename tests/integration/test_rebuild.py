@@ -238,7 +238,7 @@ def test_projectors_killed_mid_batch_again_and_again_leave_exact_rows(
     for n in range(200):
         a, b = rng.sample(ids, 2)
         ledger.transfer_funds(a, b, rng.randint(1, 500), reference=f"k{n}")
-    for n in range(2_500):
+    for n in range(6_000):  # a dozen batches of 500: room for several kills mid-stream
         ledger.withdraw(ids[n % 4], 1, f"w{n}")
     relay(container, bus)
     total = len(entries_in_store(container))
@@ -249,7 +249,7 @@ def test_projectors_killed_mid_batch_again_and_again_leave_exact_rows(
         wait_for(
             partial(more_entries_than, before), timeout=60, what="the projector to make progress"
         )
-        time.sleep(rng.uniform(0.0, 0.3))
+        time.sleep(rng.uniform(0.0, 0.1))
         projector.send_signal(signal.SIGKILL)
         projector.wait()
         counts_at_kills.append(LedgerEntry.objects.count())
