@@ -47,6 +47,7 @@ from config.container import Container, build_container  # noqa: E402
 from config.management.commands.run_all import web_server  # noqa: E402
 from messaging.embedded import NatsServer, free_port  # noqa: E402
 from messaging.management.commands.relay_events import relay_events  # noqa: E402
+from messaging.management.commands.run_subscriber import run_subscribers  # noqa: E402
 from messaging.models import SubscriberPosition  # noqa: E402
 from projections.models import LedgerEntry  # noqa: E402
 from projections.rebuild import rebuild  # noqa: E402
@@ -178,7 +179,11 @@ def wait_until_listening(port: int, timeout: float = 60) -> None:
 
 def lag(container: Container, accounts: list[UUID], env: dict[str, str], seconds: int) -> Figure:
     """Transfers at a steady 100/s while the relay and the projector run as the commands they
-    are; a poller notes when each transfer's credit entry appears in ``transactions``."""
+    are; a poller notes when each transfer's credit entry appears in ``transactions``. The
+    backlog the throughput figures left is relayed and projected first: this is steady state."""
+    url = env["NATS_URL"]
+    asyncio.run(relay_events(container, url, once=True, stop=asyncio.Event()))
+    asyncio.run(run_subscribers(["projection:transactions"], url, once=True))
     services = [
         subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
