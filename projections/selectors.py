@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from messaging.models import SubscriberPosition
 from projections.models import (
@@ -24,6 +24,24 @@ TRANSFER_ORDERINGS = {"started_at", "-started_at", "amount", "-amount", "updated
 ORDER_ORDERINGS = {"created_at", "-created_at", "total", "-total", "updated_at", "-updated_at"}
 
 
+M = TypeVar("M", bound=Model)
+
+
+def matching(rows: QuerySet[M], filters: dict[str, Any], *names: str) -> QuerySet[M]:
+    """Rows whose fields equal the filters given among ``names`` (absent filters: no limit)."""
+    given = {name: filters[name] for name in names if filters.get(name)}
+    return rows.filter(**given) if given else rows
+
+
+def within(rows: QuerySet[M], field: str, filters: dict[str, Any]) -> QuerySet[M]:
+    """Rows whose ``field`` is at or after ``since`` and before ``until``, where given."""
+    if filters.get("since"):
+        rows = rows.filter(**{f"{field}__gte": filters["since"]})
+    if filters.get("until"):
+        rows = rows.filter(**{f"{field}__lt": filters["until"]})
+    return rows
+
+
 def account_list(*, user: Any, filters: dict[str, Any]) -> QuerySet[AccountSummary]:
     """Accounts a user may see (a customer: its own; staff: all), filtered and ordered."""
     accounts = AccountSummary.objects.all()
@@ -31,22 +49,14 @@ def account_list(*, user: Any, filters: dict[str, Any]) -> QuerySet[AccountSumma
         accounts = accounts.filter(owner=user.get_username())
     elif filters.get("owner"):
         accounts = accounts.filter(owner=filters["owner"])
-    if filters.get("status"):
-        accounts = accounts.filter(status=filters["status"])
-    if filters.get("currency"):
-        accounts = accounts.filter(currency=filters["currency"])
+    accounts = matching(accounts, filters, "status", "currency")
     return accounts.order_by(filters.get("ordering") or "opened_at", "id")
 
 
 def entry_list(*, account_id: UUID, filters: dict[str, Any]) -> QuerySet[LedgerEntry]:
     """One account's entries, newest first, optionally by kind and within a time range."""
     entries = LedgerEntry.objects.filter(account_id=account_id)
-    if filters.get("kind"):
-        entries = entries.filter(kind=filters["kind"])
-    if filters.get("since"):
-        entries = entries.filter(at__gte=filters["since"])
-    if filters.get("until"):
-        entries = entries.filter(at__lt=filters["until"])
+    entries = within(matching(entries, filters, "kind"), "at", filters)
     return entries.order_by("-at", "-version")
 
 
@@ -59,12 +69,7 @@ def transfer_list(*, user: Any, filters: dict[str, Any]) -> QuerySet[TransferSum
     if filters.get("account"):
         account = filters["account"]
         transfers = transfers.filter(Q(from_account=account) | Q(to_account=account))
-    if filters.get("status"):
-        transfers = transfers.filter(status=filters["status"])
-    if filters.get("since"):
-        transfers = transfers.filter(started_at__gte=filters["since"])
-    if filters.get("until"):
-        transfers = transfers.filter(started_at__lt=filters["until"])
+    transfers = within(matching(transfers, filters, "status"), "started_at", filters)
     return transfers.order_by(filters.get("ordering") or "-started_at", "id")
 
 
@@ -75,14 +80,7 @@ def order_list(*, user: Any, filters: dict[str, Any]) -> QuerySet[OrderSummary]:
         orders = orders.filter(owner=user.get_username())
     elif filters.get("owner"):
         orders = orders.filter(owner=filters["owner"])
-    if filters.get("status"):
-        orders = orders.filter(status=filters["status"])
-    if filters.get("account"):
-        orders = orders.filter(account=filters["account"])
-    if filters.get("since"):
-        orders = orders.filter(created_at__gte=filters["since"])
-    if filters.get("until"):
-        orders = orders.filter(created_at__lt=filters["until"])
+    orders = within(matching(orders, filters, "status", "account"), "created_at", filters)
     return orders.order_by(filters.get("ordering") or "-created_at", "id")
 
 
@@ -104,10 +102,9 @@ def product_list(*, filters: dict[str, Any]) -> QuerySet[ProductStock]:
 
 def alert_list(*, filters: dict[str, Any]) -> QuerySet[AlertSummary]:
     """Compliance alerts, newest first, by status, rule, account or transfer."""
-    alerts = AlertSummary.objects.all()
-    for name in ("status", "rule", "account", "transfer_id"):
-        if filters.get(name):
-            alerts = alerts.filter(**{name: filters[name]})
+    alerts = matching(
+        AlertSummary.objects.all(), filters, "status", "rule", "account", "transfer_id"
+    )
     return alerts.order_by("-raised_at", "id")
 
 
