@@ -13,11 +13,12 @@ ENV PYTHONUNBUFFERED=1 \
     EVENTBANK_DATA_DIR=/var/lib/eventbank \
     EVENTBANK_REQUIRE_SECRET_KEY=1
 
-# A fixed uid makes the owner of mounted volumes predictable. The app user owns only its data dir.
+# A fixed uid makes the owner of mounted volumes predictable. The app user owns only its data dir
+# and the NATS certificates' directory (a fresh volume mounted there takes its owner from here).
 RUN groupadd --system --gid 10001 eventbank \
     && useradd --system --uid 10001 --gid eventbank --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin eventbank \
-    && install -d -o eventbank -g eventbank /var/lib/eventbank
+    && install -d -o eventbank -g eventbank /var/lib/eventbank /etc/eventbank/nats-tls
 
 WORKDIR /app
 COPY . .

@@ -142,6 +142,12 @@ NATS_URL = os.environ.get("NATS_URL", "")
 NATS_STREAM = os.environ.get("EVENTBANK_NATS_STREAM", "EVENTBANK")
 SUBJECT_PREFIX = os.environ.get("EVENTBANK_SUBJECT_PREFIX", "eventbank")
 NATS_CONNECT_TIMEOUT = float(os.environ.get("EVENTBANK_NATS_CONNECT_TIMEOUT", "2"))
+# TLS (messaging/connection.py): the CA that signed the server's certificate, the client's own
+# certificate and key when the server verifies clients, and whether to open with the handshake.
+NATS_TLS_CA = os.environ.get("EVENTBANK_NATS_TLS_CA", "")
+NATS_TLS_CERT = os.environ.get("EVENTBANK_NATS_TLS_CERT", "")
+NATS_TLS_KEY = os.environ.get("EVENTBANK_NATS_TLS_KEY", "")
+NATS_TLS_HANDSHAKE_FIRST = env_bool("EVENTBANK_NATS_TLS_HANDSHAKE_FIRST", False)
 
 # --- Operations ----------------------------------------------------------------------------
 # /healthz answers 503 when a subscriber is more than this many events behind a source it

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import nats
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import connections
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -15,8 +17,28 @@ from nats.js import JetStreamContext
 from messaging.stream import StreamSettings, ensure_stream, stream_settings
 
 
+def tls_context() -> ssl.SSLContext | None:
+    """How to talk TLS to the server, from settings; None to leave it to nats-py (which still
+    upgrades, verifying against the system's trust store, when the server requires TLS).
+
+    The server's certificate is always verified, host name included: against
+    ``NATS_TLS_CA`` when set. ``NATS_TLS_CERT``/``NATS_TLS_KEY`` present a client certificate to
+    a server that asks for one (mutual TLS)."""
+    if not (settings.NATS_TLS_CA or settings.NATS_TLS_CERT):
+        return None
+    context = ssl.create_default_context(cafile=settings.NATS_TLS_CA or None)
+    if settings.NATS_TLS_CERT:
+        context.load_cert_chain(settings.NATS_TLS_CERT, settings.NATS_TLS_KEY or None)
+    return context
+
+
 async def connect(url: str, *, name: str, daemon: bool = True, timeout: float = 2.0) -> Client:
-    """A daemon reconnects forever (the server restarts; we wait); a probe fails fast."""
+    """A daemon reconnects forever (the server restarts; we wait); a probe fails fast.
+
+    Credentials travel in the URL (``nats://user:password@host``). A server that requires TLS
+    gets it; with ``NATS_TLS_HANDSHAKE_FIRST`` the handshake comes before the server's first
+    word, so nothing, credentials included, ever crosses the wire in the clear (the server must
+    say ``handshake_first: true``)."""
     return await nats.connect(
         servers=[url],
         name=name,
@@ -24,6 +46,8 @@ async def connect(url: str, *, name: str, daemon: bool = True, timeout: float = 
         allow_reconnect=daemon,
         max_reconnect_attempts=-1 if daemon else 0,
         reconnect_time_wait=0.5,
+        tls=tls_context(),
+        tls_handshake_first=settings.NATS_TLS_HANDSHAKE_FIRST,
     )
 
 

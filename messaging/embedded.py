@@ -14,7 +14,10 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from messaging.certificates import CertificateSet
 
 
 def nats_server_binary() -> str:
@@ -34,6 +37,28 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class ServerTls:
+    """TLS for the server: its certificate from ``certificates``; with ``verify_clients`` a
+    client must present one signed by the same CA; with ``handshake_first`` the server says
+    nothing before the TLS handshake (as deploy/nats/nats.conf does)."""
+
+    certificates: CertificateSet
+    verify_clients: bool = True
+    handshake_first: bool = False
+
+    def config(self) -> str:
+        files = self.certificates
+        lines = [
+            f"cert_file: {json.dumps(str(files.server_cert))}",
+            f"key_file: {json.dumps(str(files.server_key))}",
+            f"ca_file: {json.dumps(str(files.ca))}",
+            f"verify: {json.dumps(self.verify_clients)}",
+            f"handshake_first: {json.dumps(self.handshake_first)}",
+        ]
+        return "tls {\n" + "".join(f"  {line}\n" for line in lines) + "}\n"
+
+
 class NatsServer:
     """One nats-server process with JetStream, its store in ``store_dir``."""
 
@@ -44,6 +69,8 @@ class NatsServer:
         port: int | None = None,
         host: str = "127.0.0.1",
         sync_always: bool = True,
+        tls: ServerTls | None = None,
+        credentials: tuple[str, str] | None = None,
     ):
         self.store_dir = Path(store_dir)
         self.host = host
@@ -52,11 +79,15 @@ class NatsServer:
         # could then lose acknowledged messages, which the relay would never send again. The
         # embedded server trades publishing speed for that guarantee, as production does.
         self.sync_always = sync_always
+        self.tls = tls
+        # (user, password) that clients must log in with; they travel in the URL.
+        self.credentials = credentials
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        login = "{}:{}@".format(*self.credentials) if self.credentials else ""
+        return f"{'tls' if self.tls else 'nats'}://{login}{self.host}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -72,6 +103,8 @@ class NatsServer:
             f"server_name: eventbank-{self.port}\n"
             f"listen: {self.host}:{self.port}\n"
             f"jetstream {{\n  store_dir: {json.dumps(str(self.store_dir))}\n{sync}}}\n"
+            + (self.tls.config() if self.tls else "")
+            + (self._authorization() if self.credentials else "")
         )
         log = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115 (the child owns it)
         self.process = subprocess.Popen(
@@ -82,6 +115,11 @@ class NatsServer:
         log.close()
         self._wait_until_ready(timeout)
         return self
+
+    def _authorization(self) -> str:
+        assert self.credentials is not None
+        user, password = (json.dumps(value) for value in self.credentials)
+        return f"authorization {{\n  user: {user}\n  password: {password}\n}}\n"
 
     def stop(self, timeout: float = 10.0) -> None:
         """A clean shutdown (SIGTERM)."""
@@ -116,7 +154,9 @@ class NatsServer:
                 raise RuntimeError(f"nats-server exited with {self.process.returncode}:\n{log}")
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.5) as s:
-                    if s.recv(4).startswith(b"INFO"):
+                    # A handshake-first server waits for the client to speak: accepting is all
+                    # it shows, and it opens its client port only once JetStream is up.
+                    if (self.tls and self.tls.handshake_first) or s.recv(4).startswith(b"INFO"):
                         return
             except OSError:
                 time.sleep(0.05)

@@ -12,6 +12,10 @@ os.environ.setdefault("EVENTBANK_DATA_DIR", tempfile.mkdtemp(prefix="eventbank-t
 
 from config.settings import *  # noqa: F403
 
+# The suite's own nats-servers speak plain NATS unless a test sets TLS up (test_nats_tls.py).
+NATS_TLS_CA = NATS_TLS_CERT = NATS_TLS_KEY = ""
+NATS_TLS_HANDSHAKE_FIRST = False
+
 # Hashing passwords slowly is a feature in production and a cost in 200 tests.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {

@@ -7,10 +7,12 @@ import json
 import os
 import re
 import signal
+from pathlib import Path
 
 import pytest
 
-from messaging.embedded import NatsServer
+from messaging.certificates import issue_certificates
+from messaging.embedded import NatsServer, ServerTls
 from tests.support import read_stream, wait_for
 
 pytestmark = pytest.mark.slow
@@ -108,6 +110,64 @@ def test_every_stored_event_reaches_the_stream(start_system) -> None:
     (message,) = wait_for(on_stream, timeout=30, what="account.opened on the stream")
     assert (message["type"], message["aggregate_id"]) == ("account.opened", opened.body["id"])
     assert message["correlation_id"] == "e2e-1" and message["source"] == "ledger"
+
+
+def test_the_whole_system_talks_to_nats_over_mutual_tls_with_a_password(
+    start_system, tmp_path: Path
+) -> None:
+    """docker-compose.yml's shape: every service trusts the CA, shows its own certificate,
+    opens with the handshake and logs in. A transfer then travels web → store → relay → NATS →
+    projector, all of it over TLS, and reaches the projection."""
+    certificates, _ = issue_certificates(tmp_path / "tls", hosts=["127.0.0.1"])
+    tls = ServerTls(certificates, verify_clients=True, handshake_first=True)
+    with NatsServer(tmp_path / "nats", tls=tls, credentials=("eventbank", "tls-e2e-pass")) as nats:
+        system = start_system(
+            nats_url=nats.url,
+            extra_env={
+                "EVENTBANK_NATS_TLS_CA": str(certificates.ca),
+                "EVENTBANK_NATS_TLS_CERT": str(certificates.client_cert),
+                "EVENTBANK_NATS_TLS_KEY": str(certificates.client_key),
+                "EVENTBANK_NATS_TLS_HANDSHAKE_FIRST": "1",
+            },
+        )
+        health = wait_for(
+            lambda: (a := system.get("/healthz")).status == 200 and a, timeout=30, what="healthz"
+        )
+        assert health.body["nats"] == health.body["stream"] == "ok"
+        system.manage("create_customer", "dora", "--password", "dora-the-explorer-1")
+        system.manage(
+            *(
+                "createsuperuser",
+                "--no-input",
+                "--username",
+                "operator",
+                "--email",
+                "o@example.com",
+            ),
+            extra_env={"DJANGO_SUPERUSER_PASSWORD": "operator-pass-42"},
+        )
+        token = system.token_for("dora", "dora-the-explorer-1")
+        operator = system.token_for("operator", "operator-pass-42")
+        source = system.post("/api/accounts/", {}, token=token).body["id"]
+        target = system.post("/api/accounts/", {}, token=token).body["id"]
+        deposit = system.post(
+            f"/api/accounts/{source}/deposits/", {"amount": "40.00"}, token=operator
+        )
+        assert deposit.status == 201, deposit.body
+        transfer = system.post(
+            "/api/transfers/",
+            {"from_account": source, "to_account": target, "amount": "15.00"},
+            token=token,
+            headers={"Idempotency-Key": "tls-1"},
+        )
+        assert transfer.status == 201 and transfer.body["status"] == "completed", transfer.body
+
+        entries = system.get(
+            f"/api/accounts/{target}/transactions/?min_position={transfer.body['position']}",
+            token=token,
+        )
+        assert entries.status == 200, entries.body
+        assert [e["amount"] for e in entries.body["results"]] == ["15.00"]
 
 
 def test_a_child_that_dies_is_reported_and_restarted(start_system) -> None:

@@ -316,6 +316,50 @@ def test_nats_requires_credentials_from_the_environment(services):
     assert REFERENCE.fullmatch(env["NATS_PASSWORD"])
 
 
+def test_nats_speaks_only_mutual_tls_opened_by_the_handshake(services):
+    """nats.conf's tls block: the server's certificate, clients verified against the CA, and
+    the handshake before anything else; its files come from the certificates volume."""
+    nats = services["nats"]
+    command = argv(nats["command"])
+    config = without_comments(
+        (ROOT / volume_source(nats, command[command.index("--config") + 1])).read_text()
+    )
+    block = re.search(r"\btls\s*\{([^}]*)\}", config)
+    assert block, "nats.conf has no tls block"
+    tls = dict(re.findall(r"(\w+)\s*:\s*(\S+)", block[1]))
+    assert tls["verify"] == tls["handshake_first"] == "true"
+    mounted_at = {Path(tls[key]).parent for key in ("cert_file", "key_file", "ca_file")}
+    assert len(mounted_at) == 1
+    assert volume_source(nats, str(mounted_at.pop())) == "nats-tls"
+    assert dependencies(nats) == {"nats-certificates": "service_completed_successfully"}
+
+
+def test_the_certificates_are_issued_for_the_host_the_services_dial(services):
+    """nats-certificates writes into the volume every app service mounts, for the host name in
+    NATS_URL; the services trust that CA and show that client certificate, opening with TLS."""
+    issuer = services["nats-certificates"]
+    command = argv(issuer["command"])
+    assert command[:3] == ["python", "manage.py", "issue_nats_certificates"]
+    directory = command[3]
+    assert volume_source(issuer, directory) == "nats-tls"
+    host = command[command.index("--host") + 1]
+    for name in APP_SERVICES:
+        service = services[name]
+        env = environment(service)
+        assert env["NATS_URL"].startswith("tls://") and env["NATS_URL"].endswith(f"@{host}:4222")
+        assert env["EVENTBANK_NATS_TLS_HANDSHAKE_FIRST"] == "1"
+        for key, file in (("CA", "ca.pem"), ("CERT", "client.pem"), ("KEY", "client-key.pem")):
+            assert env[f"EVENTBANK_NATS_TLS_{key}"] == f"{directory}/{file}"
+        assert volume_source(service, directory) == "nats-tls"
+        assert any(str(v).endswith(f"{directory}:ro") for v in service["volumes"]), name
+
+
+def test_the_image_lets_its_user_write_the_certificates_volume():
+    """A fresh named volume takes its owner from the image's directory: it must be the app's."""
+    (run,) = [args for keyword, args in dockerfile_instructions() if "install -d" in args]
+    assert re.search(r"install -d -o eventbank -g eventbank [^&]*/etc/eventbank/nats-tls", run)
+
+
 def test_postgres_and_nats_keep_their_data_in_named_volumes(compose, services):
     """Database files and the JetStream store live in declared named volumes."""
     declared = set(compose.get("volumes") or {})
