@@ -65,6 +65,12 @@ class EventSourcedApplication(Application[UUID]):
 
     catalogue: EventCatalogue
     conflict_retries = 20
+    # Keep recently used aggregates in memory, per process. A cached aggregate is brought up to
+    # date from the store on every read (one query for the events after its version, instead of
+    # a snapshot read and an events read and a fold from the snapshot), and handed out as a
+    # copy, so a command that fails leaves the cache untouched. Correct with any number of
+    # processes: the store, not the cache, decides what is current.
+    env = {"AGGREGATE_CACHE_MAXSIZE": "10000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(

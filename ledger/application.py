@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cached_property, lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.persistence import RecordConflictError
@@ -57,11 +58,20 @@ class LedgerApplication(EventSourcedApplication):
 
     def currency_of(self, account_id: UUID) -> str:
         """An account's currency, which never changes: read from its opening event alone, so
-        checking an account before a transfer does not fold its whole history."""
-        opened = next(iter(self.events.get(account_id, lte=1)), None)
-        if not isinstance(opened, Account.Opened):  # type: ignore[attr-defined]  # (@event)
-            raise AccountNotFound(f"Account {account_id} not found.")
-        return str(opened.currency)
+        checking an account before a transfer does not fold its whole history. Being a fact
+        that never changes, it is remembered (an account that does not exist is not)."""
+        return self._currencies(account_id)
+
+    @cached_property
+    def _currencies(self) -> Callable[[UUID], str]:
+        @lru_cache(maxsize=100_000)
+        def read(account_id: UUID) -> str:
+            opened = next(iter(self.events.get(account_id, lte=1)), None)
+            if not isinstance(opened, Account.Opened):  # type: ignore[attr-defined]  # (@event)
+                raise AccountNotFound(f"Account {account_id} not found.")
+            return str(opened.currency)
+
+        return read
 
     def deposit(self, account_id: UUID, amount: int, reference: str) -> Account:
         return self._change(account_id, lambda a: a.deposit(amount, reference))
@@ -104,10 +114,10 @@ class LedgerApplication(EventSourcedApplication):
         Rejected before anything starts: the same account twice, a bad amount, an account that
         does not exist. Everything else (funds, frozen, closed, currencies) is the saga's to
         decide, and a refusal leaves a transfer that is ``failed`` or ``compensated``.
-        A ``transfer_id`` that already exists resumes that transfer instead of starting another.
+        A ``transfer_id`` that already exists resumes that transfer instead of starting another:
+        the runner finds out when the new start loses the version race to the recorded one
+        (a retried request pays no extra read for the first try's sake).
         """
-        if transfer_id is not None and self.find(transfer_id, Transfer):
-            return self.transfer_runner(after_commit).run(transfer_id)
         if from_account == to_account:
             raise SameAccount("A transfer needs two different accounts.")
         Account.check_amount(amount)

@@ -1,5 +1,6 @@
 """The Account aggregate: each guard, and each movement applied once per reference."""
 
+import copy
 from uuid import uuid4
 
 import pytest
@@ -117,3 +118,22 @@ def test_close_needs_an_empty_account_and_then_refuses_movements() -> None:
         account.deposit(1, "d2")
     with pytest.raises(AccountClosed):
         account.freeze("late")
+
+
+def test_a_copy_is_whole_and_independent_of_the_original() -> None:
+    """The application hands commands copies of cached accounts: what a command does to its
+    copy (and any event it leaves pending) must not reach the cached original."""
+    original = opened(1000)
+    original.collect_events()
+    original.deposit(500, "d1")  # one event pending on the original
+
+    twin = copy.deepcopy(original)
+    assert vars(twin) == vars(original)
+    twin.deposit(200, "d2")
+    twin.withdraw(100, "w1")
+    twin.freeze("a test")
+
+    assert (original.balance, original.status) == (1500, AccountStatus.OPEN)
+    assert not original.has_applied("credit", "d2") and not original.has_applied("debit", "w1")
+    assert [type(e).__name__ for e in original.collect_events()] == ["Credited"]
+    assert len(twin.collect_events()) == 4  # the original's pending credit, and the twin's three
