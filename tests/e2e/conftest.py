@@ -27,6 +27,7 @@ from tests.conftest import admin_connection, database_url
 from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+OPERATOR_PASSWORD = "operator-pass-42"
 SERVER_ENV_NAMES = (
     "DATABASE_URL",
     "LEDGER_EVENTSTORE_URL",
@@ -97,6 +98,20 @@ class RunningSystem:
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
+
+    def customer_token(self, username: str, password: str) -> str:
+        """A new customer, made as an operator makes one, logged in."""
+        self.manage("create_customer", username, "--password", password)
+        return self.token_for(username, password)
+
+    def operator_token(self) -> str:
+        """A new staff user ``operator`` (Django's createsuperuser), logged in."""
+        email = "op@example.com"
+        self.manage(
+            *("createsuperuser", "--no-input", "--username", "operator", "--email", email),
+            extra_env={"DJANGO_SUPERUSER_PASSWORD": OPERATOR_PASSWORD},
+        )
+        return self.token_for("operator", OPERATOR_PASSWORD)
 
     def token_for(self, username: str, password: str) -> str:
         answer = self.post("/api/auth/token/", {"username": username, "password": password})

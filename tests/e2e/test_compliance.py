@@ -14,13 +14,8 @@ pytestmark = pytest.mark.slow
 
 def test_a_large_transfer_is_flagged_escalated_and_the_account_frozen(start_system) -> None:
     system = start_system()
-    system.manage("create_customer", "alice", "--password", "wonderland-42")
-    system.manage(
-        *("createsuperuser", "--no-input", "--username", "operator", "--email", "op@example.com"),
-        extra_env={"DJANGO_SUPERUSER_PASSWORD": "operator-pass-42"},
-    )
-    alice = system.token_for("alice", "wonderland-42")
-    operator = system.token_for("operator", "operator-pass-42")
+    alice = system.customer_token("alice", "wonderland-42")
+    operator = system.operator_token()
     checking = system.post("/api/accounts/", {}, token=alice).body["id"]
     savings = system.post("/api/accounts/", {}, token=alice).body["id"]
     funded = system.post(

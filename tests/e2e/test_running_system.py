@@ -44,15 +44,8 @@ def test_healthz_goes_503_when_nats_dies_and_comes_back(
 def test_the_readme_walk_over_http(start_system) -> None:
     """Two accounts, a deposit, a transfer, and the transfer's steps — as the README shows."""
     system = start_system()
-    system.manage("create_customer", "alice", "--password", "wonderland-42")
-    system.manage(
-        *("createsuperuser", "--no-input", "--username", "operator", "--email", "op@example.com"),
-        extra_env={"DJANGO_SUPERUSER_PASSWORD": "operator-pass-42"},
-    )
-    alice, operator = (
-        system.token_for("alice", "wonderland-42"),
-        system.token_for("operator", "operator-pass-42"),
-    )
+    alice = system.customer_token("alice", "wonderland-42")
+    operator = system.operator_token()
 
     checking = system.post("/api/accounts/", {}, token=alice)
     savings = system.post("/api/accounts/", {"currency": "EUR"}, token=alice)
@@ -95,8 +88,7 @@ def test_the_readme_walk_over_http(start_system) -> None:
 def test_every_stored_event_reaches_the_stream(start_system) -> None:
     """The relay runs under run_all: an account opened over HTTP appears on the stream."""
     system = start_system()
-    system.manage("create_customer", "carol", "--password", "carol-in-wonderland")
-    token = system.token_for("carol", "carol-in-wonderland")
+    token = system.customer_token("carol", "carol-in-wonderland")
     opened = system.post("/api/accounts/", {}, token=token, headers={"X-Correlation-ID": "e2e-1"})
     assert opened.status == 201
 
@@ -134,20 +126,8 @@ def test_the_whole_system_talks_to_nats_over_mutual_tls_with_a_password(
             lambda: (a := system.get("/healthz")).status == 200 and a, timeout=30, what="healthz"
         )
         assert health.body["nats"] == health.body["stream"] == "ok"
-        system.manage("create_customer", "dora", "--password", "dora-the-explorer-1")
-        system.manage(
-            *(
-                "createsuperuser",
-                "--no-input",
-                "--username",
-                "operator",
-                "--email",
-                "o@example.com",
-            ),
-            extra_env={"DJANGO_SUPERUSER_PASSWORD": "operator-pass-42"},
-        )
-        token = system.token_for("dora", "dora-the-explorer-1")
-        operator = system.token_for("operator", "operator-pass-42")
+        token = system.customer_token("dora", "dora-the-explorer-1")
+        operator = system.operator_token()
         source = system.post("/api/accounts/", {}, token=token).body["id"]
         target = system.post("/api/accounts/", {}, token=token).body["id"]
         deposit = system.post(

@@ -180,19 +180,14 @@ def test_money_stock_and_the_stream_survive_kills_and_outages(
     system: RunningSystem = start_system(nats_url=private_nats.url, database=database)
     wait_for(lambda: system.get("/healthz").status == 200, timeout=60, what="a healthy system")
 
-    system.manage(
-        *("createsuperuser", "--no-input", "--username", "operator", "--email", "op@example.com"),
-        extra_env={"DJANGO_SUPERUSER_PASSWORD": "operator-pass-42"},
-    )
-    operator = system.token_for("operator", "operator-pass-42")
+    operator = system.operator_token()
     for sku, (name, price, stock) in PRODUCTS.items():
         made = system.post("/api/products/", {"sku": sku, "name": name, "price": price,
                                               "stock": stock}, token=operator)  # fmt: skip
         assert made.status == 201, made.body
     tokens, accounts = [], []
     for n in range(CUSTOMERS):
-        system.manage("create_customer", f"c{n}", "--password", "customer-pass-42")
-        token = system.token_for(f"c{n}", "customer-pass-42")
+        token = system.customer_token(f"c{n}", "customer-pass-42")
         own = [system.post("/api/accounts/", {}, token=token).body["id"] for _ in range(2)]
         for account in own:
             deposit = {"amount": f"{OPENING / 100:.2f}"}
