@@ -1,6 +1,9 @@
 """Where a benchmark runs, decided before Django starts: a fresh PostgreSQL database on the
 server ``DATABASE_URL`` names (or on the local server), SQLite only where there is no server,
-and a data directory of its own. Every bench module calls ``prepare()`` first."""
+and a data directory of its own. Every bench module calls ``prepare()`` first.
+
+``EVENTBANK_BENCH_DATABASE`` names that database (default ``eventbank_bench``): two people
+benchmarking on one server would otherwise drop each other's database mid-run."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import tempfile
 
 import psycopg
 
-BENCH_DATABASE = "eventbank_bench"
+BENCH_DATABASE = os.environ.get("EVENTBANK_BENCH_DATABASE", "eventbank_bench")
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 _prepared = False
 
