@@ -113,6 +113,17 @@ class RunningSystem:
         )
         return self.token_for("operator", OPERATOR_PASSWORD)
 
+    def funded_accounts(self, customer: str, operator: str, amount: str) -> tuple[str, str]:
+        """Two new accounts of the ``customer`` token's; the operator deposits ``amount`` into
+        the first. Their ids."""
+        first, second = (self.post("/api/accounts/", {}, token=customer) for _ in range(2))
+        assert first.status == second.status == 201, (first.body, second.body)
+        deposit = self.post(
+            f"/api/accounts/{first.body['id']}/deposits/", {"amount": amount}, token=operator
+        )
+        assert deposit.status == 201, deposit.body
+        return first.body["id"], second.body["id"]
+
     def token_for(self, username: str, password: str) -> str:
         answer = self.post("/api/auth/token/", {"username": username, "password": password})
         assert answer.status == 200, answer.body

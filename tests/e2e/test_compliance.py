@@ -16,12 +16,7 @@ def test_a_large_transfer_is_flagged_escalated_and_the_account_frozen(start_syst
     system = start_system()
     alice = system.customer_token("alice", "wonderland-42")
     operator = system.operator_token()
-    checking = system.post("/api/accounts/", {}, token=alice).body["id"]
-    savings = system.post("/api/accounts/", {}, token=alice).body["id"]
-    funded = system.post(
-        f"/api/accounts/{checking}/deposits/", {"amount": "20000.00"}, token=operator
-    )
-    assert funded.status == 201
+    checking, savings = system.funded_accounts(alice, operator, "20000.00")
 
     def send(amount: str) -> Answer:
         body = {"from_account": checking, "to_account": savings, "amount": amount}

@@ -128,12 +128,7 @@ def test_the_whole_system_talks_to_nats_over_mutual_tls_with_a_password(
         assert health.body["nats"] == health.body["stream"] == "ok"
         token = system.customer_token("dora", "dora-the-explorer-1")
         operator = system.operator_token()
-        source = system.post("/api/accounts/", {}, token=token).body["id"]
-        target = system.post("/api/accounts/", {}, token=token).body["id"]
-        deposit = system.post(
-            f"/api/accounts/{source}/deposits/", {"amount": "40.00"}, token=operator
-        )
-        assert deposit.status == 201, deposit.body
+        source, target = system.funded_accounts(token, operator, "40.00")
         transfer = system.post(
             "/api/transfers/",
             {"from_account": source, "to_account": target, "amount": "15.00"},
