@@ -119,6 +119,12 @@ class SubscriberStats:
     resubscribes: int = 0
 
 
+def _discard(fetch: asyncio.Future[list[Msg]]) -> None:
+    """A fetch dropped unread: whatever it got, or failed with, no one will ask for."""
+    if not fetch.cancelled():
+        fetch.exception()
+
+
 class Subscriber:
     def __init__(
         self,
@@ -139,6 +145,7 @@ class Subscriber:
         self.stats = SubscriberStats()
         self._subscription: Any = None
         self._received = 0  # messages our fetches returned on the current subscription
+        self._ahead: asyncio.Future[list[Msg]] | None = None  # the next batch, being fetched
 
     @property
     def subjects(self) -> list[str]:
@@ -160,7 +167,8 @@ class Subscriber:
             try:
                 if self._subscription is None:
                     self._subscription, self._received = await self._subscribe(), 0
-                messages = await self._subscription.fetch(self.batch, timeout=self.fetch_timeout)
+                ahead, self._ahead = self._ahead, None
+                messages = await (ahead or self._fetch())
                 self._received += len(messages)
             except FETCH_TIMEOUTS:
                 if await self._caught_up() and once:
@@ -174,7 +182,13 @@ class Subscriber:
                 backoff = min(backoff * 2, 5.0)
                 continue
             backoff = 0.2
+            # The next batch is read from the server while this one is written to the database.
+            self._ahead = asyncio.ensure_future(self._fetch())
             await sync_to_async(self.apply_batch)(messages)
+
+    async def _fetch(self) -> list[Msg]:
+        assert self._subscription is not None
+        return await self._subscription.fetch(self.batch, timeout=self.fetch_timeout)
 
     async def _subscribe(self, **start: Any) -> JetStreamContext.PullSubscription:
         """An ephemeral, ack-free consumer from just after the stored position (or ``start``)."""
@@ -197,6 +211,10 @@ class Subscriber:
         """Unsubscribe ``subscription``, or this subscriber's own one."""
         if subscription is None:
             subscription, self._subscription = self._subscription, None
+            if self._ahead is not None:  # its messages are not applied: they come again
+                self._ahead.cancel()
+                self._ahead.add_done_callback(_discard)
+                self._ahead = None
         if subscription is not None:
             try:
                 await subscription.unsubscribe()

@@ -8,6 +8,7 @@ import json
 import random
 import signal
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -15,12 +16,13 @@ from uuid import uuid4
 
 import pytest
 
-from messaging.connection import connect
+from messaging.connection import connect, jetstream_session
 from messaging.dead_letters import retry, unresolved
 from messaging.handlers import handler
 from messaging.management.commands.run_subscriber import run_subscribers
 from messaging.models import DeadLetter, SubscriberPosition
 from messaging.stream import ensure_stream, stream_settings
+from messaging.subscriber import Delivery, Subscriber
 from tests.integration.conftest import Bus, Commands
 from tests.support import wait_for
 from tests.testapp.handlers import EffectRecorder
@@ -101,6 +103,42 @@ def test_a_subscriber_killed_at_random_points_ten_times_applies_each_event_once(
     commands.run("run_subscriber", NAME, "--once")
     applied = list(Effect.objects.values_list("event_id", flat=True))
     assert len(applied) == len(set(applied)) == len(events), "an effect was doubled or lost"
+
+
+def test_a_batch_fetched_ahead_is_applied_by_the_next_run_when_stopped_before_it(
+    bus: Bus,
+) -> None:
+    """The next batch is fetched while one is applied; stopped in between, that batch is
+    dropped unapplied and the next run, starting from the stored position, applies it once."""
+    events = publish_events(bus, 1200)
+
+    async def first_batch_only() -> Any:
+        loop, stop = asyncio.get_running_loop(), asyncio.Event()
+
+        class StopAfterOneBatch(EffectRecorder):
+            def apply(self, deliveries: Sequence[Delivery]) -> None:
+                super().apply(deliveries)
+                loop.call_soon_threadsafe(stop.set)
+
+        class CountingFetches(Subscriber):
+            fetches = 0
+
+            async def _fetch(self) -> list[Any]:
+                self.fetches += 1
+                return await super()._fetch()
+
+        async with jetstream_session(bus.url, name="test-ahead") as (js, stream):
+            subscriber = CountingFetches(StopAfterOneBatch(), js, stream)
+            await subscriber.run(stop)
+            return subscriber
+
+    subscriber = asyncio.run(first_batch_only())
+    assert subscriber.fetches == 2  # the batch applied, and the one fetched ahead of it
+    assert (subscriber.stats.batches, Effect.objects.count()) == (1, 500)
+    assert SubscriberPosition.objects.get(name=NAME).stream_sequence == 500
+    consume_once(bus)
+    applied = list(Effect.objects.order_by("sequence").values_list("event_id", flat=True))
+    assert applied == [e["id"] for e in events]
 
 
 def more_effects_than(count: int) -> bool:
