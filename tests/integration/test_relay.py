@@ -142,11 +142,15 @@ def test_nats_killed_during_load_loses_nothing(
         stop_writing.set()
         writers.join()
     expected = sum(len(p) for p in stored_positions(container).values())
-    wait_for(
-        lambda: len(asyncio.run(read_stream(private_bus.url, private_bus.stream))) >= expected,
-        timeout=60,
-        what="the relay to catch up after the outage",
-    )
+    try:
+        wait_for(
+            lambda: len(asyncio.run(read_stream(private_bus.url, private_bus.stream))) >= expected,
+            timeout=60,
+            what="the relay to catch up after the outage",
+        )
+    except AssertionError as failure:
+        log = (tmp_path / "relay.log").read_text()[-4000:]
+        raise AssertionError(f"{failure}\nthe relay's log ends:\n{log}") from None
     relay.send_signal(signal.SIGTERM)
     assert relay.wait(30) == 0
     assert_stream_holds_each_event_once_in_order(private_bus, container)
