@@ -8,19 +8,29 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 if TYPE_CHECKING:  # rest_framework.views imports this module while it loads its settings
     from rest_framework.request import Request
 
 
-class WriteRateThrottle(UserRateThrottle):
-    scope = "writes"
+class RatesFromSettings:
+    """Rates read at request time: DRF reads its rates once, at import, so a change to the
+    settings (a test's, or an operator's override) would otherwise never reach a throttle."""
+
+    scope: str | None
 
     def get_rate(self) -> str | None:
-        # Read at request time (DRF reads its rates once, at import), so settings can change.
         rates = cast(dict[str, str], settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])
-        return rates.get(self.scope)
+        return rates.get(self.scope or "")
+
+
+class ScopedThrottle(RatesFromSettings, ScopedRateThrottle):
+    """Per client (the user, or the address when anonymous) at the view's ``throttle_scope``."""
+
+
+class WriteRateThrottle(RatesFromSettings, UserRateThrottle):
+    scope = "writes"
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if request.method in SAFE_METHODS:
