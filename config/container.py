@@ -10,8 +10,11 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import TypeVar
+
+from eventsourcing.persistence import InternalError
 
 from compliance.application import ComplianceApplication
 from config.stores import eventstore_env
@@ -75,7 +78,7 @@ class Container:
         with self._lock:
             app = self._built.get(context)
             if app is None:
-                app = kind(env=eventstore_env(self._store_urls[context]))
+                app = created(kind, eventstore_env(self._store_urls[context]))
                 if configure is not None:
                     configure(app)
                 self._built[context] = app
@@ -133,3 +136,17 @@ def close_container() -> None:
 
 
 atexit.register(close_container)
+
+
+def created(kind: type[A], env: dict[str, str], attempts: int = 5) -> A:
+    """The application, its store's tables created if missing. Two processes starting on a
+    fresh PostgreSQL database both run the CREATE ... IF NOT EXISTS statements, and the loser
+    of that race gets "tuple concurrently updated": the tables exist by then, so try again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return kind(env=env)
+        except InternalError as error:
+            if "concurrently" not in str(error) or attempt == attempts:
+                raise
+            time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
