@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from collections import defaultdict
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -54,6 +55,21 @@ def write_load(
     joiner = threading.Thread(target=join_all)
     joiner.start()
     return joiner
+
+
+def wait_for_the_relay(bus: Bus, container: Container, log: Path, when: str) -> None:
+    """Until the stream holds as many events as the stores; failing, show the relay's log (a
+    relay that died at start and one that is slow look the same from the stream)."""
+    expected = sum(len(p) for p in stored_positions(container).values())
+    try:
+        wait_for(
+            lambda: len(asyncio.run(read_stream(bus.url, bus.stream))) >= expected,
+            timeout=60,
+            what=f"the relay to catch up {when}",
+        )
+    except AssertionError as failure:
+        ends = log.read_text()[-4000:]
+        raise AssertionError(f"{failure}\nthe relay's log ends:\n{ends}") from None
 
 
 def stored_positions(container: Container) -> dict[str, list[int]]:
@@ -141,16 +157,7 @@ def test_nats_killed_during_load_loses_nothing(
     finally:
         stop_writing.set()
         writers.join()
-    expected = sum(len(p) for p in stored_positions(container).values())
-    try:
-        wait_for(
-            lambda: len(asyncio.run(read_stream(private_bus.url, private_bus.stream))) >= expected,
-            timeout=60,
-            what="the relay to catch up after the outage",
-        )
-    except AssertionError as failure:
-        log = (tmp_path / "relay.log").read_text()[-4000:]
-        raise AssertionError(f"{failure}\nthe relay's log ends:\n{log}") from None
+    wait_for_the_relay(private_bus, container, tmp_path / "relay.log", "after the outage")
     relay.send_signal(signal.SIGTERM)
     assert relay.wait(30) == 0
     assert_stream_holds_each_event_once_in_order(private_bus, container)
@@ -230,12 +237,7 @@ def test_the_relay_survives_a_postgres_restart(
         stop_writing.set()
         writer.join()
     try:
-        expected = sum(len(p) for p in stored_positions(container).values())
-        wait_for(
-            lambda: len(asyncio.run(read_stream(bus.url, bus.stream))) >= expected,
-            timeout=60,
-            what="the relay to catch up after the restart",
-        )
+        wait_for_the_relay(bus, container, tmp_path / "relay.log", "after the restart")
         assert_stream_holds_each_event_once_in_order(bus, container)
         assert relay.poll() is None, "the relay died instead of riding out the restart"
     finally:
