@@ -12,8 +12,9 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from eventsourcing.application import Application
 from eventsourcing.persistence import InternalError
 
 from compliance.application import ComplianceApplication
@@ -23,6 +24,7 @@ from ledger.application import LedgerApplication
 from orders.application import OrdersApplication
 
 A = TypeVar("A", bound=EventSourcedApplication)
+AnyApplication = TypeVar("AnyApplication", bound=Application[Any])
 
 
 class Container:
@@ -138,7 +140,7 @@ def close_container() -> None:
 atexit.register(close_container)
 
 
-def created(kind: type[A], env: dict[str, str], attempts: int = 5) -> A:
+def created(kind: type[AnyApplication], env: dict[str, str], attempts: int = 5) -> AnyApplication:
     """The application, its store's tables created if missing. Two processes starting on a
     fresh PostgreSQL database both run the CREATE ... IF NOT EXISTS statements, and the loser
     of that race gets "tuple concurrently updated": the tables exist by then, so try again."""

@@ -1,0 +1,124 @@
+"""The PostgreSQL store's insert in one round trip (``config/recorders.py``) keeps every promise
+of the library's: ids in commit order, conflicts refused whole, the connection left clean."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError
+
+from config.container import Container, created
+from config.recorders import OneRoundTripRecorder
+from config.stores import eventstore_env
+from tests.testapp.markers import Marker
+
+
+class Log(Application[UUID]):
+    """A bare application: its store is ``log_events`` in the test's schema."""
+
+
+@pytest.fixture
+def log_url(store_urls: dict[str, str]) -> str:
+    url = store_urls["ledger"]
+    if not url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL")
+    return url
+
+
+@contextmanager
+def opened(url: str, connections: int) -> Iterator[Log]:
+    app = created(Log, eventstore_env(f"{url}&pool_size={connections}&max_overflow=0"))
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def log(log_url: str) -> Iterator[Log]:
+    """One pooled connection, so every call gets the one the call before gave back."""
+    with opened(log_url, connections=1) as app:
+        yield app
+
+
+def stored_count(app: Log) -> int:
+    return len(app.recorder.select_notifications(start=None, limit=10_000))
+
+
+def test_every_context_writes_through_the_one_round_trip_recorder(
+    container: Container, postgres_url: str | None
+) -> None:
+    if postgres_url is None:
+        pytest.skip("needs PostgreSQL")
+    for app in container.applications.values():
+        assert type(app.recorder) is OneRoundTripRecorder
+
+
+def test_a_save_returns_the_notification_ids_its_events_were_given(log: Log) -> None:
+    first = log.save(Marker(id=uuid4()))
+    both = log.save(Marker(id=uuid4()), Marker(id=uuid4()))
+    ids = [r.notification.id for r in [*first, *both]]
+    logged = log.recorder.select_notifications(start=None, limit=10)
+    assert ids == [n.id for n in logged]
+    assert [r.notification.originator_id for r in both] == [n.originator_id for n in logged[1:]]
+
+
+def test_a_conflicting_insert_is_refused_whole_and_leaves_the_connection_idle(log: Log) -> None:
+    marker = Marker(id=uuid4())
+    log.save(marker)
+    (already,) = log.recorder.select_events(marker.id)
+    fresh = log.mapper.to_stored_event(Marker(id=uuid4()).collect_events()[0])
+
+    with pytest.raises(IntegrityError):
+        # A new event and one already stored, in one insert: neither may land.
+        log.recorder.insert_events([fresh, already])
+
+    assert stored_count(log) == 1
+    assert isinstance(log.recorder, OneRoundTripRecorder)
+    with log.recorder.datastore.get_connection() as conn:
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    log.save(Marker(id=uuid4()))  # the same, only, connection writes again
+    assert stored_count(log) == 2
+
+
+def test_a_reader_tailing_the_log_misses_nothing_while_eight_threads_write(log_url: str) -> None:
+    """Ids are handed out at insert and become visible at commit; were the two orders ever to
+    differ, a reader that only moves forward would step over the id that committed late."""
+    writers, saves_each = 8, 60
+    with opened(log_url, connections=writers + 1) as log:
+        done = threading.Event()
+        seen: list[int] = []
+
+        def tail() -> None:
+            last = 0
+            while True:
+                finished = done.is_set()  # read before the page: the last page sees every commit
+                page = log.recorder.select_notifications(last, 100, inclusive_of_start=False)
+                seen.extend(n.id for n in page)
+                last = seen[-1] if seen else last
+                if finished and not page:
+                    return
+
+        def write() -> None:
+            for _ in range(saves_each):
+                log.save(Marker(id=uuid4()), Marker(id=uuid4()))
+
+        threads = [threading.Thread(target=write) for _ in range(writers)]
+        reader = threading.Thread(target=tail)
+        reader.start()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        done.set()
+        reader.join()
+
+        stored = [n.id for n in log.recorder.select_notifications(start=None, limit=10_000)]
+        assert len(stored) == writers * saves_each * 2
+        assert seen == stored
