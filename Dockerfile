@@ -39,6 +39,7 @@ EXPOSE 8000
 # Exec form, so gunicorn receives SIGTERM and lets requests finish. Threads, because requests
 # mostly wait on PostgreSQL and NATS. No --preload: each worker builds its own event-store
 # connection pools after the fork (see "Fork safety" in the design notes).
-# config.gunicorn lets /metrics sum every worker's request counts. Each request is logged by the
+# config.gunicorn sets the threads and connections each worker takes, and lets /metrics sum every
+# worker's request counts. Each request is logged by the
 # app itself (as JSON, with its correlation id), so gunicorn keeps no access log of its own.
-CMD ["gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]
+CMD ["gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3"]

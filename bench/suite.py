@@ -45,7 +45,7 @@ from bench.messaging import fill_store, relay_figure  # noqa: E402
 from bench.projections import copy_anchor, executemany_anchor  # noqa: E402
 from config.container import Container, build_container  # noqa: E402
 from config.management.commands.run_all import web_server  # noqa: E402
-from messaging.embedded import NatsServer, free_port  # noqa: E402
+from messaging.embedded import NatsServer, free_port, wait_until_listening  # noqa: E402
 from messaging.management.commands.relay_events import relay_events  # noqa: E402
 from messaging.management.commands.run_subscriber import run_subscribers  # noqa: E402
 from messaging.models import SubscriberPosition  # noqa: E402
@@ -160,18 +160,6 @@ def transfer_http(accounts: list[UUID], token: str, seconds: int, env: dict[str,
         web.wait(30)
     return Figure("transfer_http", len(latencies) / seconds, "transfers/s",
                   extra=percentiles(latencies))  # fmt: skip
-
-
-def wait_until_listening(port: int, timeout: float = 60) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port} after {timeout} s")
 
 
 # --- Lag: commit to projection row ------------------------------------------------------------

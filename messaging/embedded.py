@@ -37,6 +37,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_listening(port: int, host: str = "127.0.0.1", timeout: float = 60) -> None:
+    """Return once something accepts connections on ``host:port`` (a server just started)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
 @dataclass(frozen=True)
 class ServerTls:
     """TLS for the server: its certificate from ``certificates``; with ``verify_clients`` a

@@ -37,10 +37,10 @@ def web_server(host: str, port: int, workers: int) -> list[str]:
         return manage("runserver", f"{host}:{port}", "--noreload")
     return [
         sys.executable, "-m", "gunicorn", "config.wsgi:application",
-        "--config", "python:config.gunicorn",  # the workers' request counts, summed by /metrics
+        # Threads and connections per worker, and the workers' request counts for /metrics.
+        "--config", "python:config.gunicorn",
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
-        "--threads", "4",
         "--graceful-timeout", "10",
     ]  # fmt: skip
 
