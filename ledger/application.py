@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.persistence import RecordConflictError
@@ -57,19 +58,25 @@ class LedgerApplication(EventSourcedApplication):
         return account
 
     def currency_of(self, account_id: UUID) -> str:
-        """An account's currency, which never changes: read from its opening event alone, so
-        checking an account before a transfer does not fold its whole history. Being a fact
-        that never changes, it is remembered (an account that does not exist is not)."""
-        return self._currencies(account_id)
+        """An account's currency, read from its opening event alone (see ``_opened``)."""
+        return str(self._opened(account_id).currency)
+
+    def owner_of(self, account_id: UUID) -> str:
+        """An account's owner, read from its opening event alone (see ``_opened``)."""
+        return str(self._opened(account_id).owner)
 
     @cached_property
-    def _currencies(self) -> Callable[[UUID], str]:
+    def _opened(self) -> Callable[[UUID], Any]:
+        """An account's opening event. Its owner and currency never change, so checking them
+        before a transfer needs no fold of the account's history, and, being facts that never
+        change, they are remembered (an account that does not exist is not)."""
+
         @lru_cache(maxsize=100_000)
-        def read(account_id: UUID) -> str:
+        def read(account_id: UUID) -> Any:
             opened = next(iter(self.events.get(account_id, lte=1)), None)
             if not isinstance(opened, Account.Opened):  # type: ignore[attr-defined]  # (@event)
                 raise AccountNotFound(f"Account {account_id} not found.")
-            return str(opened.currency)
+            return opened
 
         return read
 

@@ -26,7 +26,7 @@ from api.schema import IDEMPOTENCY_KEY, LIST, READ, WRITE, PageParameters, error
 from api.serializers import AmountField, InputSerializer, PositionField
 from config.container import get_container
 from kernel.events import envelope
-from ledger.apis import owned_account
+from ledger.apis import require_owner
 from orders.application import OrdersApplication
 from orders.domain import Order, OrderNotFound, Product, status_history
 from projections.models import OrderSummary
@@ -251,7 +251,7 @@ class OrdersApi(APIView):
     )
     def post(self, request: Request) -> Response:
         data = self.PlaceOrderInput.validated(request.data)
-        owned_account(request, data["account"])  # you pay only with your own money
+        require_owner(request, data["account"])  # you pay only with your own money
         lines = [(item["sku"], item["quantity"]) for item in data["items"]]
 
         def place(operation_id: UUID) -> Response:
