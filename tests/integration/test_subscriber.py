@@ -91,10 +91,15 @@ def test_a_subscriber_killed_at_random_points_ten_times_applies_each_event_once(
     while len(applied_at_each_kill) < 10 and Effect.objects.count() < len(events):
         before = Effect.objects.count()
         subscriber = commands.start("run_subscriber", NAME, log=tmp_path / "subscriber.log")
-        # Kill once it is applying (start-up time varies with the machine's load), at a
-        # random point of its run.
-        wait_for(partial(more_effects_than, before), timeout=60, what="the subscriber to start")
-        time.sleep(rng.uniform(0.0, 0.4))
+        # Kill at a random point of its run, counted in events applied rather than in time:
+        # start-up time and speed vary with the machine's load, a count does not (a timed kill
+        # on a fast run found the stream already applied).
+        target = before + rng.randint(0, 1500)
+        wait_for(
+            partial(more_effects_than, target), timeout=60, interval=0.005,
+            what="the subscriber to apply events",
+        )  # fmt: skip
+        time.sleep(rng.uniform(0.0, 0.02))
         subscriber.send_signal(signal.SIGKILL)
         subscriber.wait()
         applied_at_each_kill.append(Effect.objects.count())
