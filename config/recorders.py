@@ -1,4 +1,4 @@
-"""The PostgreSQL event store's insert, in one round trip.
+"""The PostgreSQL event store's insert, as one statement.
 
 ``eventsourcing`` keeps notification ids in commit order by taking ``LOCK TABLE … IN EXCLUSIVE
 MODE`` before each insert and holding it until the commit: no reader tailing the log can pass
@@ -8,14 +8,24 @@ time the lock is held bounds the store's write rate.
 The library's recorder holds the lock across two round trips: it sends the lock and the insert,
 waits for the insert's result (to raise a conflict early), and only then sends COMMIT. Between
 the two, the lock waits on the client: a thread that must get the GIL back, in a process busy
-with seven other requests. This recorder sends BEGIN, the lock, the insert and COMMIT in one
-pipeline, so the lock is held only while the server works. Same statements, same order, same
-guarantee; transfers in-process went from about 220/s to 320/s here (``make bench``).
+with seven other requests. This recorder calls a function, created with the table, that sets
+the lock timeout, takes the lock, notifies listeners and inserts; the call is the whole of its
+transaction (the connection is in autocommit), so the server commits as soon as the function
+returns and the lock is held only while the server works. Same statements, same guarantee.
 
-A conflict (the same aggregate version written twice) fails the insert; the server then skips
-the COMMIT, the pool's connection context rolls the open transaction back as the error leaves
+One statement, not five, is also cheaper for the client: the events travel as four typed arrays
+in binary (no text composite to escape), and the call is a prepared statement. In-process
+transfers went from about 220/s (the library's recorder) to 320/s with the lock's statements
+pipelined in one round trip, and the function takes the client's CPU per insert from about
+260 µs to 135 µs here.
+
+A conflict (the same aggregate version written twice) fails the call, which rolls back all of
 it, and the datastore raises the error as the library's recorder does:
 ``eventsourcing.persistence.IntegrityError``.
+
+Why not the library's own function (``POSTGRES_ENABLE_DB_FUNCTIONS``)? In 9.5 it takes no table
+lock, so ids could commit out of order, and it is named per schema, not per table, so contexts
+sharing a schema would all insert into whichever table created it last.
 """
 
 from __future__ import annotations
@@ -24,12 +34,46 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier, Literal
 
 
 class OneRoundTripRecorder(PostgresApplicationRecorder):
-    """``PostgresApplicationRecorder`` whose insert holds the table lock for one round trip."""
+    """``PostgresApplicationRecorder`` whose insert is one call of a server-side function."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        names = {
+            "schema": Identifier(datastore.schema),
+            "table": Identifier(self.events_table_name),
+            # One function per table: contexts may share a schema.
+            "insert": Identifier(f"{self.events_table_name}_insert"),
+            "id_type": Identifier(datastore.originator_id_type),
+            "channel": Identifier(self.channel_name),
+            "lock_timeout": Literal(f"{datastore.lock_timeout}s"),
+        }
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{insert}("
+                "ids {id_type}[], versions bigint[], topics text[], states bytea[]) "
+                "RETURNS SETOF bigint LANGUAGE plpgsql AS $$ "
+                "BEGIN "
+                "  PERFORM set_config('lock_timeout', {lock_timeout}, true); "
+                "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+                "  NOTIFY {channel}; "
+                "  RETURN QUERY INSERT INTO {schema}.{table} "
+                "    (originator_id, originator_version, topic, state) "
+                "    SELECT * FROM unnest(ids, versions, topics, states) "
+                "    RETURNING notification_id; "
+                "END $$"
+            ).format(**names)
+        )
+        self.insert_call = SQL(
+            "SELECT notification_id FROM {schema}.{insert}(%b, %b, %b, %b) AS notification_id"
+        ).format(**names)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -37,13 +81,12 @@ class OneRoundTripRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         if not stored_events:
             return []
-        with self.datastore.get_connection() as conn:
-            # The insert needs a cursor of its own: its rows are read after the pipeline ends.
-            control, insert = conn.cursor(), conn.cursor()
-            with conn.pipeline():
-                control.execute("BEGIN")
-                self._insert_events(insert, stored_events, **kwargs)
-                # SET LOCAL lock_timeout, LOCK TABLE, NOTIFY, INSERT … RETURNING.
-                self._insert_stored_events(insert, stored_events, **kwargs)
-                control.execute("COMMIT")
-            return [row["notification_id"] for row in insert.fetchall()]
+        columns = (
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.insert_call, columns, prepare=True)
+            return [row["notification_id"] for row in curs.fetchall()]
