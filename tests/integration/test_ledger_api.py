@@ -328,6 +328,21 @@ def test_token_endpoint(container: Container, alice) -> None:
     )
 
 
+def test_a_token_that_is_unknown_or_whose_user_is_inactive_is_401_and_changes_nothing(
+    container: Container, alice, client_for
+) -> None:
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
+    assert_error(stranger.post("/api/accounts/", {}, format="json"), 401, "authentication_failed")
+
+    client = client_for(alice)
+    alice.is_active = False
+    alice.save()
+    assert_error(client.post("/api/accounts/", {}, format="json"), 401, "authentication_failed")
+    assert_error(client.get("/api/accounts/"), 401, "authentication_failed")
+    assert container.ledger.max_position() == 0  # no account was opened
+
+
 def test_account_events_come_from_the_store_with_correlation(
     container: Container, alice_client, staff_client
 ) -> None:
