@@ -75,3 +75,21 @@ def test_contexts_can_live_in_separate_postgres_databases(
         with admin_connection(postgres_url) as conn:
             for db in names.values():
                 conn.execute(f'DROP DATABASE "{db}" WITH (FORCE)')
+
+
+def test_accounts_are_snapshotted_every_hundredth_event_and_read_right_from_them(
+    container: Container, store_urls: dict[str, str]
+) -> None:
+    ledger = container.ledger
+    account = ledger.open_account("alice", "EUR")
+    for n in range(1, 205):
+        ledger.deposit(account.id, 1, f"deposit {n}")
+    assert ledger.snapshots is not None
+    assert [s.originator_version for s in ledger.snapshots.get(account.id)] == [100, 200]
+
+    elsewhere = build_container(store_urls)  # another process: an empty aggregate cache
+    try:
+        read = elsewhere.ledger.get_account(account.id)
+    finally:
+        elsewhere.close()
+    assert (read.version, read.balance) == (205, 204)
