@@ -10,17 +10,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import BaseAggregate, DomainEventProtocol
+from eventsourcing.domain import BaseAggregate, DomainEventProtocol, Snapshot
 from eventsourcing.persistence import (
     ApplicationRecorder,
     JSONTranscoder,
     Mapper,
     Notification,
     RecordConflictError,
+    Recording,
     StoredEvent,
     Transcoding,
 )
@@ -71,6 +72,13 @@ class EventSourcedApplication(Application[UUID]):
     # copy, so a command that fails leaves the cache untouched. Correct with any number of
     # processes: the store, not the cache, decides what is current.
     env = {"AGGREGATE_CACHE_MAXSIZE": "10000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+    # Snapshot an aggregate of a type every so many events (see ``_take_due_snapshots``);
+    # with the cache in front, a snapshot serves only a process's first read of an aggregate.
+    snapshot_every: ClassVar[dict[type[BaseAggregate[UUID]], int]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.is_snapshotting_enabled = bool(cls.snapshot_every)  # a store for the snapshots
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(
@@ -85,8 +93,30 @@ class EventSourcedApplication(Application[UUID]):
         """Save in one transaction; return the highest notification id written (the position)."""
         with ensure_correlation():
             recordings = self.save(*aggregates)
+        self._take_due_snapshots(aggregates, recordings)
         positions = [r.notification.id for r in recordings if r.notification.id is not None]
         return max(positions) if positions else None
+
+    def _take_due_snapshots(
+        self,
+        aggregates: Sequence[BaseAggregate[UUID] | None],
+        recordings: Sequence[Recording[UUID]],
+    ) -> None:
+        """Snapshot each aggregate whose saved events reached a multiple of its interval. The
+        library's own snapshotting (``snapshotting_intervals``) reads the aggregate back from
+        the store, from its last snapshot, to take the next; the aggregate just saved is that
+        state already, so this takes it from there, at no read's cost."""
+        saved = {a.id: a for a in aggregates if a is not None}
+        for recording in recordings:
+            event = recording.domain_event
+            aggregate = saved.get(event.originator_id)
+            if aggregate is None:
+                continue
+            every = self.snapshot_every.get(type(aggregate))
+            if every and event.originator_version % every == 0:
+                assert self.snapshots is not None  # made when snapshot_every is set
+                snapshot_class = getattr(type(aggregate), "Snapshot", Snapshot)
+                self.snapshots.put([snapshot_class.take(aggregate)])
 
     def retrying(self, operation: Callable[[], R]) -> R:
         """Run ``operation`` again from fresh reads while another writer wins the version race."""

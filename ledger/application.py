@@ -25,10 +25,7 @@ _MERCHANT_NAMESPACE = uuid5(NAMESPACE_URL, "https://eventbank.example/merchant-a
 class LedgerApplication(EventSourcedApplication):
     name = "ledger"
     catalogue = LEDGER_EVENTS
-    # A snapshot costs the save that triggers it a read and a write. With the aggregate cache in
-    # front (``kernel/application.py``), one serves only a process's first read of an account:
-    # every 100th event bounds that fold and costs a transfer next to nothing.
-    snapshotting_intervals = {Account: 100}
+    snapshot_every = {Account: 100}  # a process's first read of an account folds < 100 events
     transfer_deadline_seconds = 60.0
 
     # --- Accounts ----------------------------------------------------------------------------

@@ -48,7 +48,7 @@ MAX_ORDER_LINES = 50
 class OrdersApplication(EventSourcedApplication):
     name = "orders"
     catalogue = ORDERS_EVENTS
-    snapshotting_intervals = {Product: 200}
+    snapshot_every = {Product: 200}
     saga_deadline_seconds = 60.0
     currency = "EUR"  # the shop's prices, and the merchant account that takes its payments
     payments: Payments  # the ledger's application API, wired by the composition root
