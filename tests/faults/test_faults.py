@@ -177,7 +177,12 @@ def test_money_stock_and_the_stream_survive_kills_and_outages(
     with psycopg.connect(private_postgres.url(), autocommit=True) as conn:
         conn.execute("CREATE DATABASE eventbank")
     database = private_postgres.url("eventbank")
-    system: RunningSystem = start_system(nats_url=private_nats.url, database=database)
+    # The customers write back to back, faster than the production brake of 600 writes a
+    # minute allows once the system is quick: no throttling here (test_throttling.py has it).
+    system: RunningSystem = start_system(
+        nats_url=private_nats.url, database=database,
+        extra_env={"EVENTBANK_WRITE_RATE": "1000000/min"},
+    )  # fmt: skip
     wait_for(lambda: system.get("/healthz").status == 200, timeout=60, what="a healthy system")
 
     operator = system.operator_token()
@@ -304,7 +309,10 @@ def check_invariants(
         if n.topic.endswith("Transfer.Started")
     )
     for reference, answer in journal.transfers.items():
-        assert references[reference] == 1, f"seed {SEED}: {reference} made {references[reference]}"
+        assert references[reference] == 1, (
+            f"seed {SEED}: {reference} made {references[reference]}, answered "
+            f"{answer.status} {answer.body}"
+        )
         assert answer.status in (201, 409, 404), answer.body
 
     # The stream: every stored event once per Nats-Msg-Id, in each source's order.
