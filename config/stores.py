@@ -57,7 +57,7 @@ def eventstore_env(url: str) -> dict[str, str]:
             "POSTGRES_PRE_PING": "n",
             # The store's insert lock serialises writers; waiting longer than this is a fault.
             "POSTGRES_LOCK_TIMEOUT": "10",
-            # The library's recorder, with the insert's lock held for one round trip, not two.
+            # The insert as one call of a function that holds the lock only while the server works.
             "APPLICATION_RECORDER_TOPIC": "config.recorders:OneRoundTripRecorder",
         }
         if "schema" in query:
