@@ -8,13 +8,13 @@ another writer got there first, and read access to the notification log by posit
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import BaseAggregate, DomainEventProtocol, Snapshot
+from eventsourcing.domain import BaseAggregate, CanMutateProtocol, DomainEventProtocol, Snapshot
 from eventsourcing.persistence import (
     ApplicationRecorder,
     JSONTranscoder,
@@ -42,6 +42,16 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> date:
         return date.fromisoformat(data)
+
+
+def fold(aggregate: Any, events: Iterable[CanMutateProtocol[Any]]) -> Any:
+    """Apply each event to the aggregate in turn: the library's ``project_aggregate`` without
+    its per-event ``isinstance(event, CanMutateProtocol)`` assert. A runtime-checkable
+    protocol is checked attribute by attribute, ~25 µs on Python 3.11; on a transfer's reads
+    that was a twentieth of a web worker's CPU."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 class CorrelatingMapper(Mapper[UUID]):
@@ -133,10 +143,15 @@ class EventSourcedApplication(Application[UUID]):
         """Every event of one aggregate, decoded, oldest first."""
         return list(self.events.get(aggregate_id))
 
+    def load(self, aggregate_id: UUID) -> Any:
+        """The current aggregate with this id (``AggregateNotFoundError`` if none): a copy,
+        from the cache brought up to date, or folded from the last snapshot and the events."""
+        return self.repository.get(aggregate_id, projector_func=fold)
+
     def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """The aggregate with this id if it exists and is a ``kind``; otherwise None."""
         try:
-            aggregate: object = self.repository.get(aggregate_id)
+            aggregate: object = self.load(aggregate_id)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None

@@ -7,12 +7,12 @@ movement offered twice — a retried request, a resumed saga — changes nothing
 
 from __future__ import annotations
 
-import copy
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+
+from kernel.aggregates import FlatState
 
 
 class LedgerError(Exception):
@@ -72,7 +72,7 @@ class EntryKind(StrEnum):
     REFUND = "refund"  # a transfer's debit given back (the saga's compensation)
 
 
-class Account(Aggregate):
+class Account(FlatState, Aggregate):
     @event("Opened")
     def __init__(self, id: UUID, owner: str, currency: str) -> None:
         self.owner = owner
@@ -157,17 +157,6 @@ class Account(Aggregate):
         self.check_can_receive()
         if amount > self.balance:
             raise InsufficientFunds(f"Account {self.id} cannot pay this amount.")
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Account:
-        """The copy a command works on (the library hands out copies of cached aggregates, so
-        that a command that fails leaves the cache as it was). An account's state is immutable
-        values and flat containers of them (``applied``, the pending events), so copying each
-        container is a full copy, and much cheaper than walking every entry of ``applied``."""
-        copied = copy.copy(self)
-        for name, value in vars(self).items():
-            if isinstance(value, dict | list | set):
-                vars(copied)[name] = value.copy()
-        return copied
 
     def has_applied(self, direction: str, reference: str) -> bool:
         return f"{direction}:{reference}" in self.applied

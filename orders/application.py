@@ -254,4 +254,4 @@ class OrdersApplication(EventSourcedApplication):
             return runs[type(saga)](saga.id)
         except RefundRefused as refusal:
             logger.warning("order saga %s waits for its refund: %s", saga.id, refusal)
-            return self.repository.get(saga.id)
+            return self.load(saga.id)

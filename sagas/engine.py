@@ -32,6 +32,7 @@ from eventsourcing.domain import Aggregate, BaseAggregate
 from eventsourcing.persistence import RecordConflictError
 from eventsourcing.utils import get_topic
 
+from kernel.aggregates import FlatState
 from kernel.application import EventSourcedApplication
 from kernel.correlation import correlation_scope, current
 from kernel.events import META_FIELD
@@ -49,8 +50,11 @@ TERMINAL = frozenset({SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.F
 DEADLINE_EXCEEDED = "deadline_exceeded"
 
 
-class Saga(Aggregate):
-    """The recorded progress of one saga. Concrete sagas subclass it and add their inputs."""
+class Saga(FlatState, Aggregate):
+    """The recorded progress of one saga. Concrete sagas subclass it and add their inputs.
+
+    Its state is values and lists of them, and nothing in a list (a step's name, an entry of
+    ``history``) changes once it is there: a copy of the lists is a copy of the saga."""
 
     class Started(Aggregate.Created):
         deadline: datetime
@@ -262,7 +266,7 @@ class SagaRunner(Generic[C, S]):
         """Advance the saga until it is finished; return its final state. Run outside any
         correlation scope (by the recovery command), it resumes the one it started in."""
         with self._scope_of(saga_id):
-            return self._drive(self.app.repository.get(saga_id))
+            return self._drive(self.app.load(saga_id))
 
     def _scope_of(self, saga_id: UUID) -> AbstractContextManager[Any]:
         if current() is not None:
@@ -283,7 +287,7 @@ class SagaRunner(Generic[C, S]):
                 if conflicts >= self.max_conflicts:
                     raise SagaContendedError(f"saga {saga.id} lost {conflicts} races") from None
                 time.sleep(min(0.001 * 2 ** min(conflicts, 7), 0.1))
-                saga = self.app.repository.get(saga.id)
+                saga = self.app.load(saga.id)
                 continue
             self._committed(saga, transition)
         return saga

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
@@ -184,3 +185,20 @@ def test_unfinished_saga_ids_lists_only_sagas_that_have_not_ended(app: ToyApp) -
         start(app, build(STEPS), after_commit=crash)
     unfinished = unfinished_saga_ids(app, Toy)
     assert len(unfinished) == 1 and done.id not in unfinished
+
+
+def test_a_copy_of_a_saga_is_whole_and_independent_of_the_original() -> None:
+    """The runner advances a copy of a new saga on each attempt to start it: a lost attempt
+    must leave the original as it was, its one pending event included."""
+    original = Toy(id=uuid4(), tally=uuid4(), refuse="", deadline=deadline_from_now(60))
+
+    twin = copy.deepcopy(original)
+    assert vars(twin) == vars(original)
+    twin.step_succeeded("reserve")
+    twin.step_failed("charge", "refused", "no")
+    twin.step_compensated("reserve")
+
+    assert (original.status, original.succeeded, original.compensated) == ("running", [], [])
+    assert original.history == [] and original.failed_step is None
+    assert [type(e).__name__ for e in original.collect_events()] == ["Started"]
+    assert len(twin.collect_events()) == 4  # the original's start, and the twin's three
