@@ -11,6 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.serializers import render_many
+
 
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
@@ -35,4 +37,4 @@ def paginated(
     """One page of ``rows``, rendered by ``serializer_class``."""
     paginator = Pagination()
     page = paginator.paginate_queryset(rows, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+    return paginator.get_paginated_response(render_many(serializer_class, page or ()))

@@ -1,7 +1,10 @@
-"""Serializer pieces every API shares: exact amounts, and inputs that refuse unknown fields."""
+"""Serializer pieces every API shares: exact amounts, inputs that refuse unknown fields, and
+output rendered from fields built once."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -61,3 +64,25 @@ class PositionField(serializers.IntegerField):
         )
         kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)
+
+
+def render(serializer_class: type[serializers.Serializer], instance: Any) -> dict[str, Any]:
+    """``serializer_class(instance).data``, as a plain dict, from fields built once per class.
+
+    Every serializer DRF makes deep-copies its class's declared fields and binds the copies
+    to itself, nested serializers included; for a response that copy cost more than the
+    rendering (7% of a web worker's CPU on a transfer). Rendering only reads the fields, so one
+    instance per class, bound once, renders every response in every thread."""
+    return _renderer(serializer_class).to_representation(instance)
+
+
+def render_many(serializer_class: type[serializers.Serializer], rows: Iterable[Any]) -> list[Any]:
+    renderer = _renderer(serializer_class)
+    return [renderer.to_representation(row) for row in rows]
+
+
+@cache
+def _renderer(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    renderer = serializer_class()
+    renderer.fields  # noqa: B018  bound here, before any thread shares the instance
+    return renderer

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from api.consistency import require_position
 from api.pagination import paginated, query_filters
 from api.schema import LIST, PageParameters, errors, page_of
-from api.serializers import AmountField, InputSerializer, PositionField
+from api.serializers import AmountField, InputSerializer, PositionField, render
 from compliance.application import ComplianceApplication
 from compliance.domain import AlertStatus, Decision
 from compliance.rules import RULE_NAMES
@@ -109,6 +109,6 @@ class ResolveAlertApi(APIView):
         alert = compliance().resolve_alert(
             alert_id, data["decision"], request.user.get_username(), data.get("note", "")
         )
-        body = dict(self.ResolvedAlertOutput(alert).data)
+        body = render(self.ResolvedAlertOutput, alert)
         body["position"] = compliance().max_position()
         return Response(body)

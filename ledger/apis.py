@@ -34,7 +34,7 @@ from api.schema import (
     errors,
     page_of,
 )
-from api.serializers import AmountField, InputSerializer, PositionField
+from api.serializers import AmountField, InputSerializer, PositionField, render
 from config.container import get_container
 from kernel.events import envelope
 from ledger.api_examples import MOVEMENT_EXAMPLES, OPEN_ACCOUNT_EXAMPLES, TRANSFER_EXAMPLES
@@ -83,7 +83,7 @@ class AccountOutput(serializers.Serializer):
 
 
 def account_body(account: Account, position: int | None = None) -> dict[str, Any]:
-    body = dict(AccountOutput(account).data)
+    body = render(AccountOutput, account)
     if position is not None:
         body["position"] = position
     return body
@@ -192,7 +192,7 @@ class _MovementApi(APIView, ABC):
                 "reference": reference,
                 "position": ledger().max_position(),
             }
-            return Response(MovementOutput(body).data, status=201)
+            return Response(render(MovementOutput, body), status=201)
 
         return run_idempotently(request, apply)
 
@@ -454,7 +454,7 @@ class TransfersApi(APIView):
                     transfer.failure_reason or "The transfer did not complete.",
                     {"transfer_id": str(transfer.id), "status": str(transfer.status)},
                 )
-            body = dict(self.TransferCreatedOutput(transfer).data)
+            body = render(self.TransferCreatedOutput, transfer)
             body["position"] = ledger().max_position()
             return Response(body, status=status.HTTP_201_CREATED)
 
@@ -464,4 +464,4 @@ class TransfersApi(APIView):
 class TransferDetailApi(APIView):
     @extend_schema(operation_id="get_transfer", responses={200: TransferOutput, **errors(*READ)})
     def get(self, request: Request, transfer_id: UUID) -> Response:
-        return Response(TransferOutput(visible_transfer(request, transfer_id)).data)
+        return Response(render(TransferOutput, visible_transfer(request, transfer_id)))

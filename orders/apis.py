@@ -23,7 +23,7 @@ from api.errors import ApiError
 from api.idempotency import run_idempotently
 from api.pagination import paginated, query_filters
 from api.schema import IDEMPOTENCY_KEY, LIST, READ, WRITE, PageParameters, errors, page_of
-from api.serializers import AmountField, InputSerializer, PositionField
+from api.serializers import AmountField, InputSerializer, PositionField, render, render_many
 from config.container import get_container
 from kernel.events import envelope
 from ledger.apis import require_owner
@@ -68,7 +68,7 @@ class ProductWrittenOutput(ProductOutput):
 
 
 def product_body(product: Product) -> dict[str, Any]:
-    return with_position(ProductWrittenOutput(product).data)
+    return with_position(render(ProductWrittenOutput, product))
 
 
 class ProductsApi(APIView):
@@ -180,7 +180,7 @@ class OrderWrittenOutput(OrderOutput):
 
 
 def order_written_body(order: Order) -> dict[str, Any]:
-    return with_position(OrderWrittenOutput(order).data)
+    return with_position(render(OrderWrittenOutput, order))
 
 
 class OrderItemInput(InputSerializer):
@@ -290,7 +290,7 @@ class OrderDetailApi(APIView):
         description="From the orders projection (eventually consistent; see min_position).",
     )
     def get(self, request: Request, order_id: UUID) -> Response:
-        return Response(OrderOutput(projected_order(request, order_id)).data)
+        return Response(render(OrderOutput, projected_order(request, order_id)))
 
 
 class StatusOutput(serializers.Serializer):
@@ -326,8 +326,8 @@ class OrderHistoryApi(APIView):
         events = app.order_events(order.id)
         own = [e for e in events if e.originator_id == order.id]
         body = {
-            **OrderOutput(row).data,
-            "status_history": StatusOutput(status_history(own), many=True).data,
+            **render(OrderOutput, row),
+            "status_history": render_many(StatusOutput, status_history(own)),
             "events": [envelope(e, catalogue=app.catalogue, position=None) for e in events],
         }
         return Response(body)
