@@ -15,10 +15,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, ClassVar
 from uuid import UUID
 
-from django.db import models
+import psycopg
+from django.db import connection, models
+from django.db.models.fields import AutoFieldMixin
 
 from kernel.money import cents_from_text
 from messaging.subscriber import Delivery
@@ -137,7 +140,7 @@ class LedgerEntryProjector(Projector):
     """``transactions``: one row per credit or debit, with the balance it left.
 
     An entry is identified by its account and version, so a replayed event inserts nothing:
-    the whole batch is one INSERT ... ON CONFLICT DO NOTHING.
+    the whole batch is one INSERT ... ON CONFLICT DO NOTHING (``insert_new``).
     """
 
     name = PROJECTION_PREFIX + "transactions"
@@ -145,25 +148,63 @@ class LedgerEntryProjector(Projector):
     model = LedgerEntry
 
     def apply(self, deliveries: Sequence[Delivery]) -> None:
-        self.rows.objects.bulk_create(
-            (self.entry(d.event) for d in deliveries), ignore_conflicts=True, batch_size=1000
-        )
+        insert_new(self.rows, [self.entry(d.event) for d in deliveries])
 
-    def entry(self, event: dict[str, Any]) -> LedgerEntry:
+    def entry(self, event: dict[str, Any]) -> dict[str, Any]:
         data = event["data"]
         moves_a_transfer = data["kind"] in ("transfer", "refund")
-        return self.rows(
-            account_id=UUID(event["aggregate_id"]),
-            version=event["aggregate_version"],
-            direction="credit" if event["type"] == "account.credited" else "debit",
-            kind=data["kind"],
-            amount=cents_from_text(data["amount"]),
-            balance_after=cents_from_text(data["balance"]),
-            counterparty=UUID(data["counterparty"]) if data["counterparty"] else None,
-            transfer_id=UUID(data["reference"]) if moves_a_transfer else None,
-            reference=data["reference"][:64],
-            at=moment(event),
+        return {
+            "account_id": UUID(event["aggregate_id"]),
+            "version": event["aggregate_version"],
+            "direction": "credit" if event["type"] == "account.credited" else "debit",
+            "kind": data["kind"],
+            "amount": cents_from_text(data["amount"]),
+            "balance_after": cents_from_text(data["balance"]),
+            "counterparty": UUID(data["counterparty"]) if data["counterparty"] else None,
+            "transfer_id": UUID(data["reference"]) if moves_a_transfer else None,
+            "reference": data["reference"][:64],
+            "at": moment(event),
+        }
+
+
+def insert_new(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (field name to value, each value as the database takes it: ints,
+    strings, UUIDs, aware datetimes), skipping each that a unique constraint says exists.
+
+    On PostgreSQL this is one statement with one array per column, bound by the server:
+    ``INSERT ... SELECT * FROM unnest(...)``. ``bulk_create`` builds a model per row and quotes
+    every value into the statement's text in Python; for the ``transactions`` rows that was
+    2-2.5x the CPU per row, the largest part of a projector's or a rebuild's time."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(
+            (model(**row) for row in rows), ignore_conflicts=True, batch_size=1000
         )
+        return
+    statement, names = unnest_insert(model)
+    connection.ensure_connection()
+    # psycopg's own cursor on Django's connection (so in its transaction, its errors raised as
+    # Django's): it sends the arrays as parameters, where Django's would quote them into text.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(statement, [[row[name] for row in rows] for name in names])
+
+
+@cache
+def unnest_insert(model: type[models.Model]) -> tuple[str, list[str]]:
+    """The statement ``insert_new`` runs for ``model``, and its fields' names in order."""
+    fields = [f for f in model._meta.local_concrete_fields if not isinstance(f, AutoFieldMixin)]
+    quote = connection.ops.quote_name
+    # Strings travel as text: into a varchar(n) column an over-long one is an error, where a
+    # cast to varchar(n)[] would cut it short without a word.
+    types = ["text" if isinstance(f, models.CharField) else f.db_type(connection) for f in fields]
+    statement = (
+        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608  quoted names only
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) "
+        "ON CONFLICT DO NOTHING"
+    )
+    return statement, [f.name for f in fields]
 
 
 class TransferSummaryProjector(AggregateRowProjector):

@@ -4,10 +4,12 @@ receives them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from django.db import DataError, connection, transaction
 
 from messaging.subscriber import Delivery
 from projections.models import AccountSummary, LedgerEntry, TransferSummary
@@ -15,6 +17,7 @@ from projections.projectors import (
     AccountSummaryProjector,
     LedgerEntryProjector,
     TransferSummaryProjector,
+    insert_new,
 )
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +109,44 @@ def test_transactions_replayed_entries_are_not_added_again() -> None:
     projector.apply(batch)
     projector.apply(batch)
     assert LedgerEntry.objects.filter(account_id=account).count() == 2
+
+
+def test_transactions_a_batch_is_written_in_the_callers_transaction() -> None:
+    """The subscriber commits a batch together with its position: a batch whose transaction
+    rolls back leaves no row behind."""
+    projector, account = LedgerEntryProjector(), uuid4()
+    written = []
+
+    def apply_then_fail() -> None:
+        with transaction.atomic():
+            projector.apply([credited(account, 2, "1.00", "1.00")])
+            written.append(LedgerEntry.objects.filter(account_id=account).count())
+            raise RuntimeError("the position could not be saved")
+
+    with pytest.raises(RuntimeError):
+        apply_then_fail()
+    assert written == [1]
+    assert not LedgerEntry.objects.filter(account_id=account).exists()
+
+
+def test_transactions_an_entry_keeps_every_field_as_sent() -> None:
+    projector, account = LedgerEntryProjector(), uuid4()
+    projector.apply([credited(account, 7, "0.05", "1234567.89", reference="r" * 80)])
+    entry = LedgerEntry.objects.get(account_id=account)
+    assert (entry.version, entry.amount, entry.balance_after, entry.counterparty) == (
+        7, 5, 123456789, None,
+    )  # fmt: skip
+    assert entry.reference == "r" * 64  # the projection keeps the first 64 characters
+    assert entry.at == datetime(2026, 11, 24, 10, 0, 7, tzinfo=UTC)
+
+
+def test_transactions_a_value_too_long_for_its_column_is_refused_not_cut() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite does not enforce a column's length")
+    row = LedgerEntryProjector().entry(credited(uuid4(), 2, "1.00", "1.00").event)
+    with pytest.raises(DataError), transaction.atomic():
+        insert_new(LedgerEntry, [{**row, "kind": "k" * 17}])  # kind is varchar(16)
+    assert not LedgerEntry.objects.exists()
 
 
 # --- transfers --------------------------------------------------------------------------------
