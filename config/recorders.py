@@ -27,11 +27,11 @@ Why not the library's own function (``POSTGRES_ENABLE_DB_FUNCTIONS``)? In 9.5 it
 lock, so ids could commit out of order, and it is named per schema, not per table, so contexts
 sharing a schema would all insert into whichever table created it last.
 
-Every statement a request runs here is plain text, made when the recorder is. psycopg renders
-a ``sql.Composed`` statement anew on each execute (quoting each identifier, joining the parts),
-while a text it parses once and caches; and the library composes its read of an aggregate's
-events on every call. In one thread here, that took a read from ~260 to ~215 µs of CPU and an
-insert from ~360 to ~300 µs; a transfer makes two of each.
+The insert and the read of an aggregate's events are plain text, made with the recorder.
+psycopg renders a ``sql.Composed`` statement anew on each execute (quoting each identifier,
+joining the parts), while a text it parses once and caches; and the library composes its read
+of an aggregate's events on every call. In one thread here, that took a read from ~260 to
+~215 µs of CPU and an insert from ~360 to ~300 µs; a transfer makes two of each.
 """
 
 from __future__ import annotations
