@@ -29,10 +29,11 @@ class SteadyRateThrottle(SimpleRateThrottle):
     """A rate of "n/period" kept as a steady rate, one request every period/n, with bursts of
     up to n: the generic cell rate algorithm. The cache holds one number per client, the time
     its accepted requests would have taken at the steady rate (``busy_until``); a request is
-    accepted while that lies less than a period ahead. DRF's own throttle keeps a timestamp for
-    every request of the period and reads and rewrites them all on each request: at a busy
-    client's rate, thousands of them pickled per write. Like DRF's, the read and the write are
-    not one atomic step: racing requests may both pass, which a brake can afford."""
+    accepted if that time, with the request's own share added, lies at most a period ahead.
+    DRF's own throttle keeps a timestamp for every request of the period and reads and
+    rewrites them all on each request: at a busy client's rate, thousands of them pickled per
+    write. Like DRF's, the read and the write are not one atomic step: racing requests may both
+    pass, which a brake can afford."""
 
     num_requests: int  # set from the rate by DRF's __init__
     duration: int  # seconds
