@@ -193,7 +193,7 @@ def insert_new(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> Non
 @cache
 def unnest_insert(model: type[models.Model]) -> tuple[str, list[str]]:
     """The statement ``insert_new`` runs for ``model``, and its fields' names in order."""
-    fields = [f for f in model._meta.local_concrete_fields if not isinstance(f, AutoFieldMixin)]
+    fields = written_fields(model)
     quote = connection.ops.quote_name
     # Strings travel as text: into a varchar(n) column an over-long one is an error, where a
     # cast to varchar(n)[] would cut it short without a word.
@@ -205,6 +205,12 @@ def unnest_insert(model: type[models.Model]) -> tuple[str, list[str]]:
         "ON CONFLICT DO NOTHING"
     )
     return statement, [f.name for f in fields]
+
+
+def written_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    """The columns a row is written with: all but a serial key, which the table's own
+    sequence gives (a copied one would put the sequence behind the rows)."""
+    return [f for f in model._meta.local_concrete_fields if not isinstance(f, AutoFieldMixin)]
 
 
 class TransferSummaryProjector(AggregateRowProjector):

@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 from django.apps.registry import Apps
 from django.db import connection, models, transaction
-from django.db.models.fields import AutoFieldMixin
 
 from kernel.application import EventSourcedApplication
 from messaging.connection import jetstream_session
@@ -32,7 +31,7 @@ from messaging.locks import lock_for
 from messaging.models import DeadLetter, SubscriberPosition
 from messaging.replay import replay_from_store
 from messaging.subscriber import Delivery, Subscriber
-from projections.projectors import PROJECTORS, Projector
+from projections.projectors import PROJECTORS, Projector, written_fields
 
 Source = Literal["nats", "store"]
 REBUILD_SUFFIX = ":rebuild"
@@ -263,9 +262,7 @@ def _swap(model: type[models.Model], shadow: type[models.Model]) -> None:
     """In the caller's transaction, make the read model's rows the shadow's. Serial keys are
     left to the read model's own sequence: copying them would put it behind its rows."""
     quote = connection.ops.quote_name
-    columns = ", ".join(
-        quote(f.column) for f in model._meta.local_fields if not isinstance(f, AutoFieldMixin)
-    )
+    columns = ", ".join(quote(f.column) for f in written_fields(model))
     live, copy = quote(model._meta.db_table), quote(shadow._meta.db_table)
     with connection.cursor() as cursor:
         # Identifiers only, quoted by the backend: nothing here comes from input.
