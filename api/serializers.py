@@ -59,7 +59,7 @@ class PositionField(serializers.IntegerField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault(
             "help_text",
-            "The context's log position after this write; pass it as ?min_position= to read "
+            "The context's log position of this write; pass it as ?min_position= to read "
             "your write from a projection.",
         )
         kwargs.setdefault("read_only", True)

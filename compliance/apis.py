@@ -110,5 +110,5 @@ class ResolveAlertApi(APIView):
             alert_id, data["decision"], request.user.get_username(), data.get("note", "")
         )
         body = render(self.ResolvedAlertOutput, alert)
-        body["position"] = compliance().max_position()
+        body["position"] = compliance().position_written()
         return Response(body)

@@ -101,11 +101,14 @@ class EventSourcedApplication(Application[UUID]):
 
     def save_all(self, *aggregates: BaseAggregate[UUID] | None) -> int | None:
         """Save in one transaction; return the highest notification id written (the position)."""
-        with ensure_correlation():
+        with ensure_correlation() as scope:
             recordings = self.save(*aggregates)
-        self._take_due_snapshots(aggregates, recordings)
-        positions = [r.notification.id for r in recordings if r.notification.id is not None]
-        return max(positions) if positions else None
+            self._take_due_snapshots(aggregates, recordings)
+            positions = [r.notification.id for r in recordings if r.notification.id is not None]
+            if not positions:
+                return None
+            scope.wrote(self.name, max(positions))
+            return max(positions)
 
     def _take_due_snapshots(
         self,
@@ -173,6 +176,15 @@ class EventSourcedApplication(Application[UUID]):
 
     def max_position(self) -> int:
         return self.application_recorder.max_notification_id() or 0
+
+    def position_written(self) -> int:
+        """The position a write's reply carries: the highest notification id this request (or
+        consumed message) wrote to this log, so a read given it as ``min_position`` sees the
+        write. The head of the log when it wrote nothing here, or wrote from another thread.
+        Known from the save itself, it costs no query; the head would be a ``MAX()``."""
+        scope = current()
+        written = scope.written.get(self.name) if scope else None
+        return self.max_position() if written is None else written
 
     def decode(self, notification: Notification) -> Any:
         return self.mapper.to_domain_event(notification)

@@ -3,6 +3,8 @@
 An HTTP request or a consumed message opens a scope; every event stored inside it is stamped
 with the scope's ids (see ``kernel.application``). Context variables follow ``asyncio`` tasks
 and ``sync_to_async`` calls, so the ids survive the hop from a subscriber's loop to the ORM.
+The scope also remembers the highest position it wrote to each notification log, which is
+the position a write's reply hands back for reading one's own writes.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import uuid4
 
 
@@ -18,6 +20,11 @@ from uuid import uuid4
 class Correlation:
     correlation_id: str
     causation_id: str | None = None
+    # The highest notification id written inside this scope, per log (an application's name).
+    written: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def wrote(self, log: str, position: int) -> None:
+        self.written[log] = max(position, self.written.get(log, 0))
 
 
 _current: ContextVar[Correlation | None] = ContextVar("eventbank_correlation", default=None)

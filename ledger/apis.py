@@ -145,7 +145,7 @@ class AccountsApi(APIView):
 
         def open_account(operation_id: UUID) -> Response:
             account = ledger().open_account(owner, currency, account_id=operation_id)
-            return Response(account_body(account, ledger().max_position()), status=201)
+            return Response(account_body(account, ledger().position_written()), status=201)
 
         return run_idempotently(request, open_account)
 
@@ -190,7 +190,7 @@ class _MovementApi(APIView, ABC):
                 "amount": data["amount"],
                 "balance": moved.balance,
                 "reference": reference,
-                "position": ledger().max_position(),
+                "position": ledger().position_written(),
             }
             return Response(render(MovementOutput, body), status=201)
 
@@ -301,7 +301,7 @@ class FreezeAccountApi(APIView):
         data = self.FreezeInput.validated(request.data)
         require_owner(request, account_id)
         account = ledger().freeze_account(account_id, data["reason"])
-        return Response(account_body(account, ledger().max_position()))
+        return Response(account_body(account, ledger().position_written()))
 
 
 class UnfreezeAccountApi(APIView):
@@ -318,7 +318,7 @@ class UnfreezeAccountApi(APIView):
     def post(self, request: Request, account_id: UUID) -> Response:
         require_owner(request, account_id)
         account = ledger().unfreeze_account(account_id)
-        return Response(account_body(account, ledger().max_position()))
+        return Response(account_body(account, ledger().position_written()))
 
 
 class CloseAccountApi(APIView):
@@ -333,7 +333,7 @@ class CloseAccountApi(APIView):
     def post(self, request: Request, account_id: UUID) -> Response:
         require_owner(request, account_id)
         account = ledger().close_account(account_id)
-        return Response(account_body(account, ledger().max_position()))
+        return Response(account_body(account, ledger().position_written()))
 
 
 # --- Transfers -------------------------------------------------------------------------------
@@ -455,7 +455,7 @@ class TransfersApi(APIView):
                     {"transfer_id": str(transfer.id), "status": str(transfer.status)},
                 )
             body = render(self.TransferCreatedOutput, transfer)
-            body["position"] = ledger().max_position()
+            body["position"] = ledger().position_written()
             return Response(body, status=status.HTTP_201_CREATED)
 
         return run_idempotently(request, transfer_funds)

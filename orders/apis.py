@@ -47,7 +47,7 @@ def owned_order(request: Request, order_id: UUID) -> Order:
 
 
 def with_position(body: Any) -> dict[str, Any]:
-    return {**body, "position": orders().max_position()}
+    return {**body, "position": orders().position_written()}
 
 
 # --- Products --------------------------------------------------------------------------------
