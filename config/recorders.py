@@ -32,6 +32,11 @@ psycopg renders a ``sql.Composed`` statement anew on each execute (quoting each 
 joining the parts), while a text it parses once and caches; and the library composes its read
 of an aggregate's events on every call. In one thread here, that took a read from ~260 to
 ~215 µs of CPU and an insert from ~360 to ~300 µs; a transfer makes two of each.
+
+Both run on the connection's own cursor, made once and kept on the connection
+(``reused_cursor``). A new cursor starts with an empty cache of parameter adapters and looks
+each one up again, the insert's four arrays element by element: ~100 µs of CPU per statement
+here, against ~50 µs on a cursor that has seen the statement before.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from uuid import UUID
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
+from psycopg import Connection, Cursor
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
 
@@ -105,7 +112,8 @@ class OneRoundTripRecorder(PostgresApplicationRecorder):
             [e.topic for e in stored_events],
             [e.state for e in stored_events],
         )
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        with self.datastore.get_connection() as conn:
+            curs = reused_cursor(conn)
             curs.execute(self.insert_call, columns, prepare=True)
             return [row["notification_id"] for row in curs.fetchall()]
 
@@ -122,7 +130,8 @@ class OneRoundTripRecorder(PostgresApplicationRecorder):
         """The library's read of one aggregate's events, from a text rendered once."""
         statement = self.selects[gt is not None, lte is not None, desc, limit is not None]
         params = [originator_id, *(v for v in (gt, lte, limit) if v is not None)]
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        with self.datastore.get_connection() as conn:
+            curs = reused_cursor(conn)
             curs.execute(statement, params, prepare=True)
             return [
                 StoredEvent(
@@ -133,6 +142,20 @@ class OneRoundTripRecorder(PostgresApplicationRecorder):
                 )
                 for row in curs.fetchall()
             ]
+
+
+_CURSOR = "_eventbank_cursor"
+
+
+def reused_cursor(conn: Connection[DictRow]) -> Cursor[DictRow]:
+    """The connection's own cursor, made on its first statement and kept on the connection (so
+    the two go together when the pool retires the connection). A pool lends a connection to one
+    thread at a time, and its cursor with it."""
+    cursor: Cursor[DictRow] | None = getattr(conn, _CURSOR, None)
+    if cursor is None or cursor.closed:
+        cursor = conn.cursor()
+        setattr(conn, _CURSOR, cursor)
+    return cursor
 
 
 def events_read(select: Composed, gt: bool, lte: bool, desc: bool, limit: bool) -> Composed:

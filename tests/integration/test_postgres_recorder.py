@@ -14,7 +14,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from config.container import Container, created
-from config.recorders import OneRoundTripRecorder
+from config.recorders import OneRoundTripRecorder, reused_cursor
 from config.stores import eventstore_env
 from tests.testapp.markers import Marker
 
@@ -85,6 +85,22 @@ def test_a_conflicting_insert_is_refused_whole_and_leaves_the_connection_idle(lo
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     log.save(Marker(id=uuid4()))  # the same, only, connection writes again
     assert stored_count(log) == 2
+
+
+def test_a_connection_keeps_one_cursor_for_every_insert_and_read(log: Log) -> None:
+    marker = Marker(id=uuid4())
+    log.save(marker)
+    datastore = log.recorder.datastore  # type: ignore[attr-defined]
+    with datastore.get_connection() as conn:
+        kept = reused_cursor(conn)
+    assert [e.originator_version for e in log.recorder.select_events(marker.id)] == [1]
+    with datastore.get_connection() as conn:  # the pool's one connection, lent again
+        assert reused_cursor(conn) is kept
+        kept.close()
+    log.save(Marker(id=uuid4()))  # a closed cursor is replaced, not used
+    assert stored_count(log) == 2
+    with datastore.get_connection() as conn:
+        assert reused_cursor(conn) is not kept and not reused_cursor(conn).closed
 
 
 def test_a_reader_tailing_the_log_misses_nothing_while_eight_threads_write(log_url: str) -> None:
