@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -61,8 +61,11 @@ class UserByToken:
         for index, column, converters in self.converters(db):
             for converter in converters:
                 values[index] = converter(values[index], column, db)
-        names = [field.attname for field in self.fields[:-1]]
-        return get_user_model().from_db(db.alias, names, values[:-1]), values[-1]
+        return get_user_model().from_db(db.alias, self.user_attnames, values[:-1]), values[-1]
+
+    @cached_property
+    def user_attnames(self) -> list[str]:
+        return [field.attname for field in self.fields[:-1]]
 
     def converters(self, db: BaseDatabaseWrapper) -> Converters:
         """What the ORM's compiler applies to each column (``SQLCompiler.get_converters``),

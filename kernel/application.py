@@ -107,8 +107,9 @@ class EventSourcedApplication(Application[UUID]):
             positions = [r.notification.id for r in recordings if r.notification.id is not None]
             if not positions:
                 return None
-            scope.wrote(self.name, max(positions))
-            return max(positions)
+            position = max(positions)
+            scope.wrote(self.name, position)
+            return position
 
     def _take_due_snapshots(
         self,
