@@ -10,11 +10,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import BaseAggregate, CanMutateProtocol, DomainEventProtocol, Snapshot
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import (
+    BaseAggregate,
+    CanMutateProtocol,
+    DomainEventProtocol,
+    MutableOrImmutableAggregate,
+    Snapshot,
+)
 from eventsourcing.persistence import (
     ApplicationRecorder,
     JSONTranscoder,
@@ -98,6 +104,34 @@ class EventSourcedApplication(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        """The library's ``save``, without its runtime-protocol checks. It asks of each object
+        ``isinstance(obj, DomainEventProtocol)``, then ``isinstance(obj, CollectEventsProtocol)``;
+        a runtime-checkable protocol is checked attribute by attribute, and on a transfer's
+        saves that was 3% of a web worker's CPU. Here, as there, an event is what has an
+        ``originator_id``, and an aggregate's pending events are what its ``collect_events``
+        returns."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in objs:
+            if obj is None:
+                continue
+            if hasattr(obj, "originator_id"):
+                processing_event.events.append(cast(DomainEventProtocol[UUID], obj))
+                continue
+            if hasattr(obj, "collect_events"):
+                processing_event.events.extend(obj.collect_events())
+            processing_event.aggregates[obj.id] = obj
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)
+        return recordings
 
     def save_all(self, *aggregates: BaseAggregate[UUID] | None) -> int | None:
         """Save in one transaction; return the highest notification id written (the position)."""
