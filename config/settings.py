@@ -113,6 +113,9 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     _default_db.setdefault("OPTIONS", {})["connect_timeout"] = 5
+if _default_db["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that looks at the socket before it sends SELECT 1.
+    _default_db["ENGINE"] = "config.database"
 DATABASES = {"default": _default_db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
