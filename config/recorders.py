@@ -41,15 +41,19 @@ here, against ~50 µs on a cursor that has seen the statement before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import struct
+from collections.abc import Callable, Sequence
 from itertools import product
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg import Connection, Cursor
+from psycopg.adapt import Dumper
+from psycopg.postgres import types
+from psycopg.pq import Format
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
@@ -87,6 +91,9 @@ class OneRoundTripRecorder(PostgresApplicationRecorder):
                 "END $$"
             ).format(**names)
         )
+        self.ids_array: type[BinaryArray] = (
+            Uuids if datastore.originator_id_type == "uuid" else Texts
+        )
         self.insert_call = render(
             SQL(
                 "SELECT notification_id FROM {schema}.{insert}(%b, %b, %b, %b) AS notification_id"
@@ -107,10 +114,10 @@ class OneRoundTripRecorder(PostgresApplicationRecorder):
         if not stored_events:
             return []
         columns = (
-            [e.originator_id for e in stored_events],
-            [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events],
-            [e.state for e in stored_events],
+            self.ids_array(e.originator_id for e in stored_events),
+            Bigints(e.originator_version for e in stored_events),
+            Texts(e.topic for e in stored_events),
+            Byteas(e.state for e in stored_events),
         )
         with self.datastore.get_connection() as conn:
             curs = reused_cursor(conn)
@@ -154,8 +161,74 @@ def reused_cursor(conn: Connection[DictRow]) -> Cursor[DictRow]:
     cursor: Cursor[DictRow] | None = getattr(conn, _CURSOR, None)
     if cursor is None or cursor.closed:
         cursor = conn.cursor()
+        for array in BINARY_ARRAYS:
+            cursor.adapters.register_dumper(array, array.dumper)
         setattr(conn, _CURSOR, cursor)
     return cursor
+
+
+class BinaryArray(list[Any]):
+    """A list sent as a one-dimensional array in PostgreSQL's binary format, its element type
+    fixed by the subclass. psycopg's own list dumper works out a list's element type from its
+    items on every execute; for the insert's four arrays that was 5% of a web worker's CPU."""
+
+    element: ClassVar[str]  # the PostgreSQL type of the items
+    dumper: ClassVar[type[Dumper]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        info = types.get(cls.element)
+        assert info is not None, cls.element
+        cls.dumper = type(
+            f"{cls.__name__}Dumper",
+            (BinaryArrayDumper,),
+            {"oid": info.array_oid, "element": cls.element, "element_oid": info.oid},
+        )
+
+
+def _uuid_bytes(value: UUID | str) -> bytes:
+    return (value if isinstance(value, UUID) else UUID(value)).bytes
+
+
+# One item in its type's binary format.
+ENCODERS: dict[str, Callable[[Any], bytes]] = {
+    "uuid": _uuid_bytes,
+    "int8": struct.Struct("!q").pack,
+    "text": lambda value: str(value).encode(),
+    "bytea": bytes,
+}
+
+
+class BinaryArrayDumper(Dumper):
+    format = Format.BINARY
+    element: ClassVar[str]
+    element_oid: ClassVar[int]
+
+    def dump(self, obj: BinaryArray) -> bytes:
+        encode = ENCODERS[self.element]
+        items = [encode(item) for item in obj]
+        # dimensions, has-nulls flag, element type; the one dimension's length and lower bound
+        header = struct.pack("!iiIii", 1, 0, self.element_oid, len(items), 1)
+        return header + b"".join(struct.pack("!i", len(item)) + item for item in items)
+
+
+class Uuids(BinaryArray):
+    element = "uuid"
+
+
+class Bigints(BinaryArray):
+    element = "int8"
+
+
+class Texts(BinaryArray):
+    element = "text"
+
+
+class Byteas(BinaryArray):
+    element = "bytea"
+
+
+BINARY_ARRAYS = (Uuids, Bigints, Texts, Byteas)
 
 
 def events_read(select: Composed, gt: bool, lte: bool, desc: bool, limit: bool) -> Composed:

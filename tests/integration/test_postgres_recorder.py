@@ -12,9 +12,18 @@ import psycopg
 import pytest
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
+from psycopg.types.array import ListBinaryDumper, ListDumper
 
 from config.container import Container, created
-from config.recorders import OneRoundTripRecorder, reused_cursor
+from config.recorders import (
+    Bigints,
+    BinaryArray,
+    Byteas,
+    OneRoundTripRecorder,
+    Texts,
+    Uuids,
+    reused_cursor,
+)
 from config.stores import eventstore_env
 from tests.testapp.markers import Marker
 
@@ -101,6 +110,41 @@ def test_a_connection_keeps_one_cursor_for_every_insert_and_read(log: Log) -> No
     assert stored_count(log) == 2
     with datastore.get_connection() as conn:
         assert reused_cursor(conn) is not kept and not reused_cursor(conn).closed
+
+
+@pytest.mark.parametrize(
+    ("array", "values"),
+    [
+        (Uuids, [uuid4(), UUID(int=0), str(UUID(int=2**128 - 1))]),
+        (Bigints, [0, 1, -1, 2**63 - 1, -(2**63)]),
+        (Texts, ["ledger.domain:Account.Debited", "", 'é ✓ \\ , { } "', "x" * 10_000]),
+        (Byteas, [b"", b"\x00\xff", b'{"amount": 1}' * 1_000]),
+        (Texts, []),
+    ],
+)
+def test_binary_arrays_arrive_as_the_values_they_were(
+    log: Log, array: type[BinaryArray], values: list[object]
+) -> None:
+    datastore = log.recorder.datastore  # type: ignore[attr-defined]
+    with datastore.get_connection() as conn:
+        cursor = reused_cursor(conn)
+        cursor.execute(f"SELECT %b::{array.element}[] AS got", [array(values)])
+        row = cursor.fetchone()
+    assert row is not None
+    got = [bytes(v) if isinstance(v, memoryview) else v for v in row["got"]]
+    assert got == [UUID(v) if isinstance(v, str) and array is Uuids else v for v in values]
+
+
+def test_an_insert_sends_its_arrays_without_psycopgs_list_dumper(
+    log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*args: object) -> object:
+        raise AssertionError("psycopg's list dumper was asked")
+
+    monkeypatch.setattr(ListBinaryDumper, "dump", refused)
+    monkeypatch.setattr(ListDumper, "dump", refused)
+    log.save(Marker(id=uuid4()), Marker(id=uuid4()))
+    assert stored_count(log) == 2
 
 
 def test_a_reader_tailing_the_log_misses_nothing_while_eight_threads_write(log_url: str) -> None:
