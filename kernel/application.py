@@ -113,9 +113,9 @@ class EventSourcedApplication(Application[UUID]):
         """The library's ``save``, without its runtime-protocol checks. It asks of each object
         ``isinstance(obj, DomainEventProtocol)``, then ``isinstance(obj, CollectEventsProtocol)``;
         a runtime-checkable protocol is checked attribute by attribute, and on a transfer's
-        saves that was 3% of a web worker's CPU. Here, as there, an event is what has an
-        ``originator_id``, and an aggregate's pending events are what its ``collect_events``
-        returns."""
+        saves that was 3% of a web worker's CPU. Here an event is what has an ``originator_id``
+        (an aggregate has an ``id``), and an aggregate's pending events are what its
+        ``collect_events`` returns."""
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
         for obj in objs:
             if obj is None:
