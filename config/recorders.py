@@ -35,8 +35,10 @@ of an aggregate's events on every call. In one thread here, that took a read fro
 
 Both run on the connection's own cursor, made once and kept on the connection
 (``reused_cursor``). A new cursor starts with an empty cache of parameter adapters and looks
-each one up again, the insert's four arrays element by element: ~100 µs of CPU per statement
-here, against ~50 µs on a cursor that has seen the statement before.
+each one up again: with psycopg's own list dumpers, ~100 µs of CPU per insert here, against
+~50 µs on a cursor that had seen the statement before. The insert's arrays now go through
+dumpers of their own (``BinaryArray``), which skip the per-item work a list dumper still does on
+a kept cursor.
 """
 
 from __future__ import annotations
@@ -170,7 +172,8 @@ def reused_cursor(conn: Connection[DictRow]) -> Cursor[DictRow]:
 class BinaryArray(list[Any]):
     """A list sent as a one-dimensional array in PostgreSQL's binary format, its element type
     fixed by the subclass. psycopg's own list dumper works out a list's element type from its
-    items on every execute; for the insert's four arrays that was 5% of a web worker's CPU."""
+    items on every execute: with it, converting the insert's four arrays took 5.4% of a web
+    worker's CPU on a transfer, and 2.8% with these (a statement: ~105 -> ~80 µs)."""
 
     element: ClassVar[str]  # the PostgreSQL type of the items
     dumper: ClassVar[type[Dumper]]
