@@ -44,7 +44,7 @@ from bench.figures import Figure  # noqa: E402
 from bench.messaging import fill_store, relay_figure  # noqa: E402
 from bench.projections import copy_anchor, executemany_anchor  # noqa: E402
 from config.container import Container, build_container  # noqa: E402
-from config.management.commands.run_all import WEB_WORKERS, web_server  # noqa: E402
+from config.management.commands.run_all import web_server  # noqa: E402
 from messaging.embedded import NatsServer, free_port, wait_until_listening  # noqa: E402
 from messaging.management.commands.relay_events import relay_events  # noqa: E402
 from messaging.management.commands.run_subscriber import run_subscribers  # noqa: E402
@@ -131,12 +131,13 @@ def transfer_app(container: Container, accounts: list[UUID], seconds: int) -> Fi
 
 
 def transfer_http(accounts: list[UUID], token: str, seconds: int, env: dict[str, str]) -> Figure:
-    """The same saga through gunicorn as ``make run`` starts it, over keep-alive connections."""
+    """The same saga through the web server as ``make run`` starts it, over keep-alive
+    connections."""
     import http.client
 
     port = free_port()
     web = subprocess.Popen(
-        web_server("127.0.0.1", port, workers=WEB_WORKERS), cwd=ROOT, env=env,
+        web_server("127.0.0.1", port), cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

@@ -2,9 +2,9 @@
 
 Two kinds of figure, each kept where it is true for every process:
 
-- Request counts are counted per process by ``api.middleware.RequestLogMiddleware``. Under
-  gunicorn with several workers a scrape reaches one worker, so each worker writes its counts
-  to ``PROMETHEUS_MULTIPROC_DIR`` (set by ``config/gunicorn.py``) and the scrape sums them all
+- Request counts are counted per process by ``api.middleware.RequestLogMiddleware``. With
+  several web workers a scrape reaches one worker, so each worker writes its counts to
+  ``PROMETHEUS_MULTIPROC_DIR`` (set by ``config/web_server.py``) and the scrape sums them all
   (prometheus-client's multiprocess mode). In a single process they are read directly.
 - Everything else is read from the databases at scrape time — sagas by status from the
   projections, positions and lag, dead letters — so no process keeps a gauge that another

@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn config.wsgi:application)."""
+"""WSGI entry point: the app ``config.web_server`` serves in each worker."""
 
 import os
 

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from config import gunicorn
+from config import web_server
 from config.container import Container
 from messaging.management.commands.relay_events import relay_events
 from messaging.management.commands.run_subscriber import run_subscribers
@@ -101,8 +101,8 @@ def test_state_is_read_from_the_stores_and_projections_at_scrape_time(
 def test_every_workers_request_counts_are_summed(
     container: Container, staff_session: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two processes count into PROMETHEUS_MULTIPROC_DIR, as gunicorn's workers do; one scrape
-    reports both."""
+    """Two processes count into PROMETHEUS_MULTIPROC_DIR, as the web server's workers do; one
+    scrape reports both."""
     count = (
         "from api.middleware import REQUESTS; REQUESTS.labels(method='POST', status='201').inc(2)"
     )
@@ -114,7 +114,7 @@ def test_every_workers_request_counts_are_summed(
     assert sample(samples, "eventbank_http_requests_total", method="POST", status="201") == 4
 
 
-def test_gunicorn_starts_with_an_empty_counts_directory(
+def test_the_web_server_starts_with_an_empty_counts_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stale = tmp_path / "counter_123.db"
@@ -122,15 +122,15 @@ def test_gunicorn_starts_with_an_empty_counts_directory(
     keep = tmp_path / "notes.txt"
     keep.write_text("not ours")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    gunicorn.on_starting(server=None)
+    web_server.prepare_counts_directory()
     assert not stale.exists() and keep.exists()
 
 
-def test_gunicorn_makes_a_counts_directory_when_none_is_named(
+def test_the_web_server_makes_a_counts_directory_when_none_is_named(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # unset again after the test
-    gunicorn.on_starting(server=None)
+    web_server.prepare_counts_directory()
     directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     assert directory.is_dir() and list(directory.iterdir()) == []
     directory.rmdir()

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from config import web_server
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -234,7 +236,8 @@ def test_saga_recovery_repeats_and_leaves_fresh_sagas_alone(services):
 
 
 def test_web_serves_the_image_default_command_with_a_health_check(services):
-    """Web runs the image's CMD (gunicorn), publishes 8000 and is healthy only if /healthz is."""
+    """Web runs the image's CMD (the web server), publishes 8000 and is healthy only if /healthz
+    is."""
     web = services["web"]
     assert "command" not in web
     assert any(str(port).split(":")[-1].split("/")[0] == "8000" for port in web["ports"])
@@ -419,14 +422,16 @@ def test_dockerfile_does_not_run_as_root():
     assert last_user < keywords.index("CMD")
 
 
-def test_dockerfile_cmd_runs_gunicorn_on_the_wsgi_application():
-    """The default command is gunicorn serving config.wsgi:application on port 8000."""
+def test_dockerfile_cmd_runs_the_web_server_on_the_wsgi_application():
+    """The default command is config.web_server serving Django's app on every address, port
+    8000, as its own argument parser reads the command."""
     cmds = [arguments for keyword, arguments in dockerfile_instructions() if keyword == "CMD"]
     assert len(cmds) == 1
     command = argv(cmds[0])
-    assert command[0] == "gunicorn"
-    assert "config.wsgi:application" in command
-    assert command[command.index("--bind") + 1] == "0.0.0.0:8000"
+    assert command[:3] == ["python", "-m", "config.web_server"]
+    options = web_server.arguments(command[3:])
+    assert (options.host, options.port, options.app) == ("0.0.0.0", 8000, web_server.DJANGO)  # noqa: S104
+    assert options.workers >= 2
 
 
 def test_dockerfile_sets_settings_module_and_data_dir():

@@ -1,9 +1,9 @@
 """Start everything `make run` starts, in one process group; Ctrl-C stops it all.
 
-Children: the web server (gunicorn; Django's runserver when DJANGO_DEBUG is on), the outbox
-relay, the projections, the compliance monitor, the ledger's consumer of compliance decisions,
-the saga recovery loop, and a local nats-server with JetStream unless NATS_URL names one.
-Each background service is the management command an operator would run on its own. With
+Children: the web server (``config.web_server``; Django's runserver when DJANGO_DEBUG is on),
+the outbox relay, the projections, the compliance monitor, the ledger's consumer of compliance
+decisions, the saga recovery loop, and a local nats-server with JetStream unless NATS_URL names
+one. Each background service is the management command an operator would run on its own. With
 EVENTBANK_SEED_DEMO on (``make run`` turns it on) a database with no users is seeded with the
 demo first, and the banner says how to log in.
 """
@@ -24,29 +24,21 @@ from django.core.management.base import BaseCommand, CommandParser
 from config.container import close_container
 from config.demo import demo_is_seeded, demo_login_lines
 from config.supervisor import Child, Supervisor
+from config.web_server import WORKERS
 from messaging.embedded import NatsServer
 from messaging.management.commands.setup_nats import setup_nats
-
-# One web worker per core of the 2-core machine this was measured on: over eight keep-alive
-# clients, 2 workers of 4 threads served 5-12% more transfers than 3 workers in three alternated
-# runs, each worker's threads sharing its core instead of three processes contending for two.
-WEB_WORKERS = 2
 
 
 def manage(*args: str) -> list[str]:
     return [sys.executable, str(settings.BASE_DIR / "manage.py"), *args]
 
 
-def web_server(host: str, port: int, workers: int) -> list[str]:
+def web_server(host: str, port: int, workers: int = WORKERS) -> list[str]:
     if settings.DEBUG:
         return manage("runserver", f"{host}:{port}", "--noreload")
     return [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application",
-        # Threads and connections per worker, and the workers' request counts for /metrics.
-        "--config", "python:config.gunicorn",
-        "--bind", f"{host}:{port}",
-        "--workers", str(workers),
-        "--graceful-timeout", "10",
+        sys.executable, "-m", "config.web_server",
+        "--host", host, "--port", str(port), "--workers", str(workers),
     ]  # fmt: skip
 
 
@@ -69,7 +61,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--workers", type=int, default=WEB_WORKERS, help="web server processes")
+        parser.add_argument("--workers", type=int, default=WORKERS, help="web server processes")
 
     def handle(self, *args: Any, port: int, host: str, workers: int, **options: Any) -> None:
         env = dict(os.environ)

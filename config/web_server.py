@@ -1,0 +1,123 @@
+"""The production web server: granian serving Django's WSGI application.
+
+    python -m config.web_server [--host 0.0.0.0] [--port 8000] [--workers 2] [--threads 4]
+
+``make run`` starts it through ``run_all``, the image runs it as its command, and ``make bench``
+measures it. granian replaced gunicorn here because it costs less per request: in alternated
+15-second runs of the bench's eight keep-alive clients, two granian workers served more transfers
+a second than two gunicorn workers in every round of three sittings, 16% more on a fast day and
+31-37% more (the sittings' medians) on a slow one, spending 15-28% less CPU per transfer. What
+granian does not do on its own is done here.
+
+**Workers never outlive the server.** granian's main process watches its workers, but nothing
+in a worker watches the main process: SIGKILL it (the OOM killer, a supervisor out of patience)
+and its workers keep serving the port, so the server that replaces it cannot bind. granian calls
+``application`` in each worker to build the app (a factory target); it starts a thread there
+that ends the worker within half a second of its parent's death.
+
+**Request counts add up across workers.** Each worker counts its own requests, and ``/metrics``
+must report them all, whichever worker a scrape reaches. prometheus-client's multiprocess mode
+does that: each worker writes its counts to files in ``PROMETHEUS_MULTIPROC_DIR`` and a scrape
+sums the files. The directory must be set before a worker imports the client and be empty when
+the server starts, so ``main`` prepares it before granian starts any worker.
+
+**Django is imported in the workers only.** The main process imports granian and this module,
+nothing else, so no connection pool or thread exists before the fork (see "Fork safety" in the
+design notes).
+
+**Workers, threads and connections.** A worker is a process, and its Python runs on one core at a
+time however many threads it has: ``WORKERS`` is one per core of the 2-core machine this was
+measured on (two gunicorn workers beat three; granian's were not tried at three), ``THREADS`` the
+threads each runs requests on (eight did worse than four). A kept-alive connection stays with the
+worker that accepted it, and granian caps no worker's share: of eight clients connecting at once,
+thirty times, the two workers took 4/4 nine times, 3/5 twelve and 2/6 nine, never worse. That is
+better balanced than gunicorn was with its per-worker connection cap (2/6 in eighteen of thirty).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pkgutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from granian.constants import Interfaces
+from granian.server import Server
+
+WORKERS = 2
+THREADS = 4
+GRACE_SECONDS = 10  # a stopping worker's in-flight requests get this long to finish
+PARENT_CHECK_SECONDS = 0.5
+DJANGO = "config.wsgi:application"
+APP_VARIABLE = "EVENTBANK_WSGI_APP"
+
+WSGIApplication = Callable[..., Any]
+
+
+def application() -> WSGIApplication:
+    """granian's factory target, called once in each worker: the app ``--app`` names (Django's
+    by default), after starting the watch on the worker's parent."""
+    watch_parent(os.getppid(), every=PARENT_CHECK_SECONDS)
+    return pkgutil.resolve_name(os.environ[APP_VARIABLE])
+
+
+def watch_parent(parent: int, every: float) -> None:
+    """End this process as soon as ``parent`` is no longer its parent (it died; the process was
+    handed to init), checking every ``every`` seconds."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)  # nothing to flush: in-flight requests die with the connection anyway
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def prepare_counts_directory() -> Path:
+    """``PROMETHEUS_MULTIPROC_DIR``, made if unnamed and emptied of an earlier run's counts."""
+    directory = Path(
+        os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="eventbank-metrics-")
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    for counts in directory.glob("*.db"):
+        counts.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    return directory
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=WORKERS, help="processes")
+    parser.add_argument("--threads", type=int, default=THREADS, help="per worker")
+    parser.add_argument("--app", default=DJANGO, help="the WSGI app to serve, module:name")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments(argv)
+    prepare_counts_directory()
+    os.environ[APP_VARIABLE] = args.app  # the workers inherit the environment
+    Server(
+        "config.web_server:application",  # this module's name even when run as __main__
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.WSGI,
+        websockets=False,  # WSGI has none; saying so spares a log line at every start
+        workers=args.workers,
+        blocking_threads=args.threads,
+        factory=True,
+        respawn_failed_workers=True,
+        respawn_interval=1.0,
+        workers_kill_timeout=GRACE_SECONDS,
+    ).serve()
+
+
+if __name__ == "__main__":
+    main()
