@@ -10,12 +10,8 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
-
-from eventsourcing.application import Application
-from eventsourcing.persistence import InternalError
+from typing import TypeVar
 
 from compliance.application import ComplianceApplication
 from config.stores import eventstore_env
@@ -24,7 +20,6 @@ from ledger.application import LedgerApplication
 from orders.application import OrdersApplication
 
 A = TypeVar("A", bound=EventSourcedApplication)
-AnyApplication = TypeVar("AnyApplication", bound=Application[Any])
 
 
 class Container:
@@ -80,7 +75,7 @@ class Container:
         with self._lock:
             app = self._built.get(context)
             if app is None:
-                app = created(kind, eventstore_env(self._store_urls[context]))
+                app = kind(env=eventstore_env(self._store_urls[context]))
                 if configure is not None:
                     configure(app)
                 self._built[context] = app
@@ -138,17 +133,3 @@ def close_container() -> None:
 
 
 atexit.register(close_container)
-
-
-def created(kind: type[AnyApplication], env: dict[str, str], attempts: int = 5) -> AnyApplication:
-    """The application, its store's tables created if missing. Two processes starting on a
-    fresh PostgreSQL database both run the CREATE ... IF NOT EXISTS statements, and the loser
-    of that race gets "tuple concurrently updated": the tables exist by then, so try again."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return kind(env=env)
-        except InternalError as error:
-            if "concurrently" not in str(error) or attempt == attempts:
-                raise
-            time.sleep(0.1 * attempt)
-    raise AssertionError("unreachable")

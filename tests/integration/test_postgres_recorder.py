@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import psycopg
@@ -14,7 +15,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from psycopg.types.array import ListBinaryDumper, ListDumper
 
-from config.container import Container, created
+from config.container import Container
 from config.recorders import (
     Bigints,
     BinaryArray,
@@ -25,6 +26,7 @@ from config.recorders import (
     reused_cursor,
 )
 from config.stores import eventstore_env
+from tests.conftest import fresh_stores
 from tests.testapp.markers import Marker
 
 
@@ -42,7 +44,7 @@ def log_url(store_urls: dict[str, str]) -> str:
 
 @contextmanager
 def opened(url: str, connections: int) -> Iterator[Log]:
-    app = created(Log, eventstore_env(f"{url}&pool_size={connections}&max_overflow=0"))
+    app = Log(env=eventstore_env(f"{url}&pool_size={connections}&max_overflow=0"))
     try:
         yield app
     finally:
@@ -205,3 +207,36 @@ def test_a_read_of_one_aggregates_events_answers_as_the_librarys(
     expected = (versions[::-1] if desc else versions)[:limit]
     assert [(e.originator_id, e.originator_version) for e in read] == [(mine, v) for v in expected]
     assert [(e.topic, e.state) for e in read] == [("a:Topic", f"{v}".encode()) for v in expected]
+
+
+def test_processes_starting_together_on_a_fresh_store_all_come_up(
+    tmp_path: Path, stores_database: str | None
+) -> None:
+    """The compose file starts the web workers, the relay and the projectors at once, and on a
+    fresh database each creates the store's tables: none of them may lose that race. Six
+    starters at a barrier, on ten fresh schemas."""
+    if stores_database is None:
+        pytest.skip("needs PostgreSQL")
+    for _ in range(10):
+        with fresh_stores(tmp_path, stores_database) as urls:
+            assert starting_together(eventstore_env(f"{urls['ledger']}&pool_size=1"), 6) == []
+
+
+def starting_together(env: dict[str, str], starters: int) -> list[Exception]:
+    """What each of ``starters`` threads, released at once, raised building a ``Log``."""
+    barrier = threading.Barrier(starters)
+    failures: list[Exception] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            Log(env=env).close()
+        except Exception as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(starters)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
