@@ -60,7 +60,8 @@ from psycopg.pq import Format
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
-# The advisory lock that serialises table creation: any bigint no other code here uses.
+# The advisory lock that serialises table creation: above the 32-bit keys of the relay's locks
+# (messaging/locks.py), so the two never meet.
 CREATION_LOCK = Literal(0x6576656E7462616E)  # "eventban" in ASCII
 
 

@@ -186,3 +186,14 @@ def test_a_killed_worker_is_replaced(start_server: Callable[..., Server]) -> Non
     assert "Respawning worker" in server.log.read_text()
     for _ in range(10):
         assert server.answering_pid() in workers
+
+
+def test_a_worker_imports_the_views_before_its_first_request() -> None:
+    """``config.wsgi``, what each worker loads as it starts, imports the URLconf and the views it
+    names, so no user waits through that import on a worker's first request."""
+    modules = ("config.urls", "ledger.apis")
+    probe = f"import sys, config.wsgi; print(*(m in sys.modules for m in {modules!r}))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.split() == ["True", "True"]
