@@ -1,7 +1,9 @@
-"""Helpers the test layers share: funded accounts, balances, waiting for a condition."""
+"""Helpers the test layers share: funded accounts, balances, waiting for a condition, racing
+threads."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -39,6 +41,42 @@ def wait_for(
     raise AssertionError(
         f"timed out after {timeout}s waiting for {what or condition}: last {last!r}"
     )
+
+
+def released_together(
+    count: int, action: Callable[[int], T], *, timeout: float = 60.0
+) -> tuple[list[T], list[BaseException]]:
+    """Run ``action(0)`` … ``action(count - 1)`` in ``count`` threads held at a barrier and released
+    at once; return what they returned and what they raised, each in the order they finished.
+
+    A thread still running after ``timeout`` seconds fails the test: a race that hangs is a
+    finding, not a pass."""
+    barrier = threading.Barrier(count)
+    results: list[T] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            result = action(i)
+        except BaseException as error:  # whatever a racer raises is the caller's to judge
+            with lock:
+                errors.append(error)
+        else:
+            with lock:
+                results.append(result)
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = sum(thread.is_alive() for thread in threads)
+    if stuck:
+        raise AssertionError(f"{stuck} of {count} threads still running after {timeout}s")
+    return results, errors
 
 
 async def read_stream(url: str, stream: str) -> list[Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ from rest_framework.test import APIClient
 
 from config.container import Container
 from tests.integration.test_ledger_api import assert_error, balance, deposit, open_account
+from tests.support import released_together
 
 
 @pytest.fixture
@@ -128,23 +128,17 @@ def test_concurrent_requests_with_one_key_have_one_effect(
     a, b = open_account(alice_client)["id"], open_account(alice_client)["id"]
     deposit(staff_client, a, "10.00")
     body = {"from_account": a, "to_account": b, "amount": "3.00"}
-    responses: list[Any] = []
-    barrier = threading.Barrier(8)
 
-    def send() -> None:
+    def send(_: int) -> Any:
         client = APIClient()
         client.credentials(**alice_client._credentials)
-        barrier.wait()
         try:
-            responses.append(post(client, "/api/transfers/", body, "race-1"))
+            return post(client, "/api/transfers/", body, "race-1")
         finally:
             connection.close()  # each thread has its own; leave none open at teardown
 
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    responses, errors = released_together(8, send)
+    assert errors == []
     assert [r.status_code for r in responses] == [201] * 8, [r.json() for r in responses]
     assert len({r.json()["id"] for r in responses}) == 1
     assert (balance(alice_client, a), balance(alice_client, b)) == ("7.00", "3.00")

@@ -3,14 +3,13 @@ and the merchant holds exactly what the confirmed orders cost."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from uuid import UUID
 
 from config.container import Container
 from orders.domain import OrderStatus
 from sagas.engine import SagaStatus
-from tests.support import balances, funded
+from tests.support import balances, funded, released_together
 
 CUSTOMERS, LAST_ITEMS = 10, 4
 
@@ -20,29 +19,14 @@ def test_customers_racing_for_the_last_items_never_oversell(container: Container
     orders.create_product("LAST", "the last of them", 250, LAST_ITEMS)
     orders.create_product("PLENTY", "plenty of these", 100, 1_000)
     wallets = [funded(ledger, 1_000, owner=f"c{i}") for i in range(CUSTOMERS)]
-    outcomes: Counter[str] = Counter()
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-    start = threading.Barrier(CUSTOMERS)
 
-    def customer(i: int) -> None:
-        start.wait()
-        try:
-            placement = orders.place_order(f"c{i}", wallets[i], [("PLENTY", 1), ("LAST", 1)])
-        except BaseException as exc:  # any error at all fails the test below
-            with lock:
-                errors.append(exc)
-            return
-        with lock:
-            outcomes[str(placement.status)] += 1
+    def customer(i: int) -> str:
+        placement = orders.place_order(f"c{i}", wallets[i], [("PLENTY", 1), ("LAST", 1)])
+        return str(placement.status)
 
-    threads = [threading.Thread(target=customer, args=(i,)) for i in range(CUSTOMERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=240)
-
+    placed, errors = released_together(CUSTOMERS, customer, timeout=240)
     assert errors == []
+    outcomes = Counter(placed)
     assert outcomes == {
         SagaStatus.COMPLETED: LAST_ITEMS,
         SagaStatus.COMPENSATED: CUSTOMERS - LAST_ITEMS,

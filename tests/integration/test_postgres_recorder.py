@@ -27,6 +27,7 @@ from config.recorders import (
 )
 from config.stores import eventstore_env
 from tests.conftest import fresh_stores
+from tests.support import released_together
 from tests.testapp.markers import Marker
 
 
@@ -222,21 +223,7 @@ def test_processes_starting_together_on_a_fresh_store_all_come_up(
             assert starting_together(eventstore_env(f"{urls['ledger']}&pool_size=1"), 6) == []
 
 
-def starting_together(env: dict[str, str], starters: int) -> list[Exception]:
+def starting_together(env: dict[str, str], starters: int) -> list[BaseException]:
     """What each of ``starters`` threads, released at once, raised building a ``Log``."""
-    barrier = threading.Barrier(starters)
-    failures: list[Exception] = []
-
-    def start() -> None:
-        barrier.wait()
-        try:
-            Log(env=env).close()
-        except Exception as error:
-            failures.append(error)
-
-    threads = [threading.Thread(target=start) for _ in range(starters)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, failures = released_together(starters, lambda _: Log(env=env).close())
     return failures
