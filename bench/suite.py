@@ -11,6 +11,7 @@ local one) and a private nats-server with ``sync_interval: always``, as in produ
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import platform
@@ -22,8 +23,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,6 +47,7 @@ from bench.messaging import fill_store, relay_figure  # noqa: E402
 from bench.projections import copy_anchor, executemany_anchor  # noqa: E402
 from config.container import Container, build_container  # noqa: E402
 from config.management.commands.run_all import web_server  # noqa: E402
+from config.web_server import WORKERS  # noqa: E402
 from messaging.embedded import NatsServer, free_port, wait_until_listening  # noqa: E402
 from messaging.management.commands.relay_events import relay_events  # noqa: E402
 from messaging.management.commands.run_subscriber import run_subscribers  # noqa: E402
@@ -56,31 +59,71 @@ ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 8
 
 
-# --- Anchors ----------------------------------------------------------------------------------
+# --- Transfers beside pgbench, in alternated rounds ---------------------------------------------
+# The machine is shared, and its speed drifts within minutes: pgbench alone moved from 1,719 to
+# 1,052 TPS between two runs a quarter of an hour apart. A figure measured for 30 s after its
+# anchor's 30 s carries that drift into its ratio. So pgbench, the transfers over HTTP and the
+# transfers in-process take turns, ``ROUNDS`` times, and each figure is the total of its rounds
+# beside the anchor's total: a drift moves all three alike.
+
+ROUNDS = 3
 
 
-def pgbench_tps(seconds: int) -> tuple[float | None, str]:
-    """TPC-B-like transactions/s at 8 clients on a scratch database; (None, why) if absent."""
-    if VENDOR != "postgresql":
-        return None, "skipped: SQLite run"
-    pgbench = shutil.which("pgbench")
-    if pgbench is None:
-        return None, "skipped: pgbench is not installed"
-    url = urlsplit(fresh_database(os.environ["DATABASE_URL"], "eventbank_pgbench"))
-    target = [
-        "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432),
-        "-U", url.username or "postgres", url.path.lstrip("/"),
-    ]  # fmt: skip
-    subprocess.run([pgbench, "-i", "-q", "-s", "10", *target], check=True, capture_output=True)
-    run = subprocess.run(
-        [pgbench, "-n", "-c", str(CLIENTS), "-j", "2", "-T", str(seconds), *target],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    found = re.search(r"tps = ([\d.]+)", run.stdout)
-    return (float(found.group(1)), "pgbench -s 10 -c 8 -j 2") if found else (None, run.stdout)
+@dataclass
+class Rounds:
+    """What one figure measured, round after round."""
+
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    transfers_per_round: list[float] = field(default_factory=list)
+
+    def add(self, latencies: list[float], seconds: float) -> None:
+        self.latencies += latencies
+        self.seconds += seconds
+        self.transfers_per_round.append(round(len(latencies) / seconds, 1))
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
 
 
-# --- Transfers --------------------------------------------------------------------------------
+class PgBench:
+    """TPC-B-like transactions/s at 8 clients on a scratch database, as often as asked."""
+
+    def __init__(self) -> None:
+        self.tps_per_round: list[float] = []
+        self.command: list[str] | None = None
+        self.how = self._prepare()
+
+    def _prepare(self) -> str:
+        if VENDOR != "postgresql":
+            return "skipped: SQLite run"
+        pgbench = shutil.which("pgbench")
+        if pgbench is None:
+            return "skipped: pgbench is not installed"
+        url = urlsplit(fresh_database(os.environ["DATABASE_URL"], "eventbank_pgbench"))
+        target = [
+            "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432),
+            "-U", url.username or "postgres", url.path.lstrip("/"),
+        ]  # fmt: skip
+        subprocess.run([pgbench, "-i", "-q", "-s", "10", *target], check=True, capture_output=True)
+        self.command = [pgbench, "-n", "-c", str(CLIENTS), "-j", "2", *target]
+        return "pgbench -s 10 -c 8 -j 2"
+
+    def run(self, seconds: int) -> None:
+        if self.command is None:
+            return
+        run = subprocess.run(
+            [*self.command, "-T", str(seconds)], check=True, capture_output=True, text=True
+        )
+        found = re.search(r"tps = ([\d.]+)", run.stdout)
+        if found is None:
+            raise RuntimeError(f"pgbench printed no tps: {run.stdout}")
+        self.tps_per_round.append(float(found.group(1)))
+
+    @property
+    def tps(self) -> float | None:
+        return statistics.fmean(self.tps_per_round) if self.tps_per_round else None
 
 
 def open_accounts(container: Container, owner: str, count: int) -> list[UUID]:
@@ -97,7 +140,9 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
 
 
 def drive(clients: int, seconds: float, one: Callable[[random.Random], None]) -> list[float]:
-    """``clients`` threads calling ``one`` back to back for ``seconds``; every latency."""
+    """``clients`` threads calling ``one`` back to back for ``seconds``; every latency. Each
+    thread is new, so a client that keeps a connection in a ``threading.local`` makes a new one
+    each time."""
     latencies: list[float] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -120,21 +165,10 @@ def drive(clients: int, seconds: float, one: Callable[[random.Random], None]) ->
     return latencies
 
 
-def transfer_app(container: Container, accounts: list[UUID], seconds: int) -> Figure:
-    def transfer(rng: random.Random) -> None:
-        a, b = rng.sample(accounts, 2)
-        assert container.ledger.transfer_funds(a, b, 1).status == "completed"
-
-    latencies = drive(CLIENTS, seconds, transfer)
-    return Figure("transfer_app", len(latencies) / seconds, "transfers/s",
-                  extra=percentiles(latencies))  # fmt: skip
-
-
-def transfer_http(accounts: list[UUID], token: str, seconds: int, env: dict[str, str]) -> Figure:
-    """The same saga through the web server as ``make run`` starts it, over keep-alive
-    connections."""
-    import http.client
-
+@contextmanager
+def web_server_serving(env: dict[str, str]) -> Iterator[tuple[int, list[int]]]:
+    """The web server as ``make run`` starts it: its port and its workers, once every worker
+    serves (see ``serving_workers``)."""
     port = free_port()
     web = subprocess.Popen(
         web_server("127.0.0.1", port), cwd=ROOT, env=env,
@@ -142,10 +176,26 @@ def transfer_http(accounts: list[UUID], token: str, seconds: int, env: dict[str,
     )  # fmt: skip
     try:
         wait_until_listening(port)
-        local = threading.local()
-        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        yield port, serving_workers(web.pid, port)
+    finally:
+        web.terminate()
+        web.wait(30)
 
-        def transfer(rng: random.Random) -> None:
+
+def transfers(
+    container: Container, accounts: list[UUID], token: str, seconds: int, env: dict[str, str]
+) -> list[Figure]:
+    """``transfer_http`` and ``transfer_app`` beside pgbench, in alternated rounds that share
+    ``seconds`` each. Over HTTP, the clients keep their connections alive through a round and
+    connect anew in the next, so each round is a new split of them between the workers."""
+    per_round = max(1, seconds // ROUNDS)
+    pgbench, http_rounds, app_rounds = PgBench(), Rounds(), Rounds()
+    web_cpu, splits = 0.0, list[list[int]]()
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    with web_server_serving(env) as (port, workers):
+        local = threading.local()
+
+        def over_http(rng: random.Random) -> None:
             if not hasattr(local, "conn"):
                 local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             a, b = rng.sample(accounts, 2)
@@ -155,12 +205,126 @@ def transfer_http(accounts: list[UUID], token: str, seconds: int, env: dict[str,
             response.read()
             assert response.status == 201, response.status
 
-        latencies = drive(CLIENTS, seconds, transfer)
+        def in_process(rng: random.Random) -> None:
+            a, b = rng.sample(accounts, 2)
+            assert container.ledger.transfer_funds(a, b, 1).status == "completed"
+
+        for _ in range(ROUNDS):
+            pgbench.run(per_round)
+            # The split is read halfway, when every client has long been connected.
+            halfway = per_round / 2
+            reading = threading.Timer(
+                halfway, lambda: splits.append(sorted(connections(port, workers)))
+            )
+            reading.start()
+            cpu_before = cpu_seconds(workers)
+            http_rounds.add(drive(CLIENTS, per_round, over_http), per_round)
+            web_cpu += cpu_seconds(workers) - cpu_before
+            reading.join()
+            app_rounds.add(drive(CLIENTS, per_round, in_process), per_round)
+    anchor = f"pgbench TPS ({pgbench.how})"
+    figures = []
+    for name, measured, extra in (
+        ("transfer_http", http_rounds, {
+            "web_cpu_ms_per_transfer": round(web_cpu * 1000 / len(http_rounds.latencies), 2),
+            "connections_per_worker": splits,
+        }),
+        ("transfer_app", app_rounds, {}),
+    ):  # fmt: skip
+        figures.append(Figure(
+            name, measured.rate, "transfers/s", anchor, pgbench.tps,
+            extra={**percentiles(measured.latencies), **extra,
+                   "per_round": measured.transfers_per_round,
+                   "pgbench_per_round": pgbench.tps_per_round},
+        ))  # fmt: skip
+    return figures
+
+
+# --- The web workers, read from /proc (Linux) --------------------------------------------------
+# A kept-alive connection stays with the worker that accepted it. The server listens before its
+# workers have loaded Django, and the first worker to finish takes every connection queued by
+# then: eight clients connecting as soon as a fresh server listened were all kept by one worker
+# in four of six starts, and the run measured one core's worth of web workers. So the clients
+# connect only once every worker has answered a request. Connected at once to a warm server, the
+# eight still split 4/4, 3/5 or 2/6 between the two workers, a run's luck that moves its
+# throughput by up to a tenth; the split is recorded beside the figure, and so is the CPU the
+# workers spend per transfer, which moves much less from run to run than the throughput does.
+
+
+def serving_workers(server: int, port: int, timeout: float = 60) -> list[int]:
+    """The web server's worker processes, once each of them has answered a request on ``port``.
+    Probe connections are held open until then, so each new one is taken by a worker that is
+    accepting, until the last worker to load Django has taken one too."""
+    deadline = time.monotonic() + timeout
+    probes: list[http.client.HTTPConnection] = []
+    try:
+        while time.monotonic() < deadline:
+            workers = children(server)
+            if len(workers) == WORKERS:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+                probe.request("GET", "/healthz")
+                probe.getresponse().read()
+                probes.append(probe)
+                if all(connections(port, workers)):
+                    return workers
+            time.sleep(0.05)
     finally:
-        web.terminate()
-        web.wait(30)
-    return Figure("transfer_http", len(latencies) / seconds, "transfers/s",
-                  extra=percentiles(latencies))  # fmt: skip
+        for probe in probes:
+            probe.close()
+    raise RuntimeError(f"not every web worker answered on port {port} within {timeout} s")
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started, from any of its threads: the web server's workers."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU the processes have spent so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after the name, which may hold spaces
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def connections(port: int, pids: list[int]) -> list[int]:
+    """How many established connections to ``port`` each of ``pids`` holds."""
+    sockets: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()  # local address, remote, state ... inode: see proc(5)
+            if fields[1].endswith(f":{port:04X}") and fields[3] == "01":  # 01: ESTABLISHED
+                sockets.add(f"socket:[{fields[9]}]")
+    held = []
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:  # gone: it holds nothing
+            fds = []
+        held.append(sum(1 for fd in fds if _link(fd) in sockets))
+    return held
+
+
+def _link(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:  # closed since the directory was listed
+        return ""
 
 
 # --- Lag: commit to projection row ------------------------------------------------------------
@@ -284,13 +448,7 @@ def main() -> None:
         }
         asyncio.run(relay_events(container, server.url, once=True, stop=asyncio.Event()))
 
-        tps, how = pgbench_tps(args.seconds)
-        print(f"pgbench: {tps or how}", flush=True)
-        for figure in (
-            transfer_http(accounts, token, args.seconds, env),
-            transfer_app(container, accounts, args.seconds),
-        ):
-            figure.anchor, figure.anchor_value = f"pgbench TPS ({how})", tps
+        for figure in transfers(container, accounts, token, args.seconds, env):
             figures.append(figure)
             print(f"{figure.name}: {figure.value:,.0f}", flush=True)
         figures.append(lag(container, accounts, env, min(args.seconds, 20)))
