@@ -3,7 +3,7 @@
 A projector is a subscriber handler (``messaging.subscriber.Handler``): the runtime calls
 ``apply`` inside the transaction that also records how far it got, so a batch is applied
 exactly once. Each projector reads the rows a batch touches in one query, folds the events into
-them in memory, and writes them back in bulk: two round trips a batch, not two an event.
+them in memory, and writes them back in bulk: a few round trips a batch, none per event.
 
 A projector writes to ``self.rows``: its read model, or the shadow copy a rebuild fills
 (``projections.rebuild``). Every row records the aggregate version it reflects and an event at
@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, ClassVar
 from uuid import UUID
 
 import psycopg
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models.fields import AutoFieldMixin
 
 from kernel.money import cents_from_text
@@ -171,10 +172,15 @@ def insert_new(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> Non
     """Insert ``rows`` (field name to value, each value as the database takes it: ints,
     strings, UUIDs, aware datetimes), skipping each that a unique constraint says exists.
 
-    On PostgreSQL this is one statement with one array per column, bound by the server:
-    ``INSERT ... SELECT * FROM unnest(...)``. ``bulk_create`` builds a model per row and quotes
-    every value into the statement's text in Python; for the ``transactions`` rows that was
-    2-2.5x the CPU per row, the largest part of a projector's or a rebuild's time."""
+    On PostgreSQL the rows are loaded by binary COPY into a temporary table of the same
+    columns, then moved by one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (COPY itself
+    cannot skip a conflict). COPY's rows are written by psycopg's C code; ``bulk_create`` builds
+    a model per row and quotes every value into the statement's text in Python, and an
+    ``INSERT ... SELECT FROM unnest(arrays)`` (how this was done before) has psycopg dump each
+    array element by element in Python. In one thread here, 500-row batches of ``transactions``
+    cost ~22 µs of client CPU a row with the arrays and ~10 µs with COPY; in four alternated
+    rebuilds of 90,900 entries, COPY took 10-12% less time than the arrays in three and 2% more
+    in one at 2,000 rows a batch (at 500: 3-6% less in three, 1% more in one)."""
     if not rows:
         return
     if connection.vendor != "postgresql":
@@ -182,29 +188,61 @@ def insert_new(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> Non
             (model(**row) for row in rows), ignore_conflicts=True, batch_size=1000
         )
         return
-    statement, names = unnest_insert(model)
+    load = bulk_load(model)
     connection.ensure_connection()
     # psycopg's own cursor on Django's connection (so in its transaction, its errors raised as
-    # Django's): it sends the arrays as parameters, where Django's would quote them into text.
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(statement, [[row[name] for row in rows] for name in names])
+    # Django's): Django's cursor has no COPY. The staging table empties at each commit, so the
+    # three statements need one transaction: the caller's, or one of their own in autocommit.
+    with (
+        transaction.atomic(savepoint=False),
+        connection.wrap_database_errors,
+        psycopg.Cursor(connection.connection) as cursor,
+    ):
+        cursor.execute(load.staging)
+        with cursor.copy(load.copy) as copy:
+            copy.set_types(load.types)
+            for row in rows:
+                copy.write_row([row[name] for name in load.names])
+        cursor.execute(load.move)
+
+
+@dataclass(frozen=True)
+class BulkLoad:
+    """The statements ``insert_new`` runs for one table, written once.
+
+    The staging table is the session's own (``TEMP``), made by the first load on a connection
+    and emptied after each (a transaction may load more than once). A transaction that rolls
+    back takes the table's creation with it, so every load makes sure it exists. It has
+    the target's column types, and so its checks: a string too long for its ``varchar(n)``
+    fails the COPY instead of being cut."""
+
+    names: list[str]  # the fields, in the order of the columns below
+    types: list[str]  # their PostgreSQL types, for binary COPY
+    staging: str  # make the staging table if this session has none
+    copy: str  # load it
+    move: str  # insert its rows that are new, and empty it (two statements, one round trip)
 
 
 @cache
-def unnest_insert(model: type[models.Model]) -> tuple[str, list[str]]:
-    """The statement ``insert_new`` runs for ``model``, and its fields' names in order."""
+def bulk_load(model: type[models.Model]) -> BulkLoad:
     fields = written_fields(model)
     quote = connection.ops.quote_name
-    # Strings travel as text: into a varchar(n) column an over-long one is an error, where a
-    # cast to varchar(n)[] would cut it short without a word.
-    types = ["text" if isinstance(f, models.CharField) else f.db_type(connection) for f in fields]
-    statement = (
-        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608  quoted names only
-        f"({', '.join(quote(f.column) for f in fields)}) "
-        f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) "
-        "ON CONFLICT DO NOTHING"
+    table = model._meta.db_table
+    target, staging = quote(table), quote(f"{table}_load")
+    columns = ", ".join(quote(f.column) for f in fields)
+    types = [
+        "text" if isinstance(f, models.CharField) else str(f.db_type(connection)) for f in fields
+    ]
+    # Only quoted names go into these texts.
+    make = f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS SELECT {columns}"
+    insert = f"INSERT INTO {target} ({columns}) SELECT {columns}"
+    return BulkLoad(
+        names=[f.name for f in fields],
+        types=types,
+        staging=f"{make} FROM {target} WITH NO DATA",
+        copy=f"COPY {staging} ({columns}) FROM STDIN (FORMAT BINARY)",
+        move=f"{insert} FROM {staging} ON CONFLICT DO NOTHING; DELETE FROM {staging}",  # noqa: S608
     )
-    return statement, [f.name for f in fields]
 
 
 def written_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:

@@ -35,6 +35,11 @@ from projections.projectors import PROJECTORS, Projector, written_fields
 
 Source = Literal["nats", "store"]
 REBUILD_SUFFIX = ":rebuild"
+# Events a rebuild applies per transaction: four times a live subscriber's batch, which keeps
+# a commit's delay short. A rebuild has no reader waiting on it, and each batch pays a position
+# row, a commit and a fetch: in alternated rebuilds of 90,900 entries from the stream, 2,000
+# per batch took 4-19% less time than 500.
+REBUILD_BATCH = 2000
 
 
 class RebuildError(RuntimeError):
@@ -150,11 +155,15 @@ def _rebuild_in_shadow(
         reached = _positions(writer.name)
         heads = _heads(applications)
         on_progress(Progress("catch up", applied, sum(reached.values()), sum(heads.values())))
-        applied += replay_from_store(writer, applications, after=reached, until=heads)
+        applied += replay_from_store(
+            writer, applications, after=reached, until=heads, batch=REBUILD_BATCH
+        )
         with transaction.atomic():
             live = SubscriberPosition.locked(projector.name)
             final = _heads(applications)
-            applied += replay_from_store(writer, applications, after=heads, until=final)
+            applied += replay_from_store(
+                writer, applications, after=heads, until=final, batch=REBUILD_BATCH
+            )
             on_progress(Progress("swap", applied, sum(final.values()), sum(final.values())))
             _swap(projector.model, shadow)
             live.source_positions = {
@@ -190,7 +199,9 @@ def _read_history(
         reached[batch[-1].event["source"]] = batch[-1].event["position"]
         on_progress(Progress("build", applied, sum(reached.values()), sum(heads.values())))
 
-    replay_from_store(writer, applications, since=since, until=heads, on_batch=report)
+    replay_from_store(
+        writer, applications, since=since, until=heads, batch=REBUILD_BATCH, on_batch=report
+    )
     _record(writer.name, heads)
     return applied
 
@@ -205,7 +216,7 @@ async def _read_stream(
                 f"the stream starts at sequence {state.first_seq}: older events are gone from "
                 "it; rebuild with --source store"
             )
-        subscriber = Subscriber(writer, js, stream)
+        subscriber = Subscriber(writer, js, stream, batch=REBUILD_BATCH)
         await subscriber.rewind(sequence=1, since=since)
         run = asyncio.create_task(subscriber.run(asyncio.Event(), once=True))
         while not run.done():

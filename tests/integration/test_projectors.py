@@ -149,6 +149,24 @@ def test_transactions_a_value_too_long_for_its_column_is_refused_not_cut() -> No
     assert not LedgerEntry.objects.exists()
 
 
+def test_transactions_two_loads_in_one_transaction_each_insert_their_own_rows() -> None:
+    projector, account = LedgerEntryProjector(), uuid4()
+    with transaction.atomic():
+        projector.apply([credited(account, 2, "1.00", "1.00")])
+        projector.apply([credited(account, 3, "1.00", "2.00")])
+    assert sorted(LedgerEntry.objects.values_list("version", flat=True)) == [2, 3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transactions_rows_loaded_outside_a_transaction_are_kept() -> None:
+    """In autocommit each statement would commit alone, and the staging table empties at every
+    commit: the load opens a transaction of its own."""
+    projector, account = LedgerEntryProjector(), uuid4()
+    assert connection.get_autocommit()
+    projector.apply([credited(account, 2, "1.00", "1.00"), credited(account, 3, "1.00", "2.00")])
+    assert LedgerEntry.objects.filter(account_id=account).count() == 2
+
+
 # --- transfers --------------------------------------------------------------------------------
 
 
