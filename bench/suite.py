@@ -226,8 +226,9 @@ def transfers(
     figures = []
     for name, measured, extra in (
         ("transfer_http", http_rounds, {
-            "web_cpu_ms_per_transfer": round(web_cpu * 1000 / len(http_rounds.latencies), 2),
-            "connections_per_worker": splits,
+            "web_cpu_ms_per_transfer":
+                round(web_cpu * 1000 / len(http_rounds.latencies), 2) if workers else None,
+            "connections_per_worker": splits if workers else None,
         }),
         ("transfer_app", app_rounds, {}),
     ):  # fmt: skip
@@ -240,7 +241,7 @@ def transfers(
     return figures
 
 
-# --- The web workers, read from /proc (Linux) --------------------------------------------------
+# --- The web workers, read from /proc (Linux; elsewhere their figures are left out) -------------
 # A kept-alive connection stays with the worker that accepted it. The server listens before its
 # workers have loaded Django, and the first worker to finish takes every connection queued by
 # then: eight clients connecting as soon as a fresh server listened were all kept by one worker
@@ -254,7 +255,10 @@ def transfers(
 def serving_workers(server: int, port: int, timeout: float = 60) -> list[int]:
     """The web server's worker processes, once each of them has answered a request on ``port``.
     Probe connections are held open until then, so each new one is taken by a worker that is
-    accepting, until the last worker to load Django has taken one too."""
+    accepting, until the last worker to load Django has taken one too. Without /proc: none
+    (the clients then connect at once)."""
+    if not Path(f"/proc/{server}/task").exists():
+        return []
     deadline = time.monotonic() + timeout
     probes: list[http.client.HTTPConnection] = []
     try:
