@@ -247,9 +247,9 @@ def transfers(
 # then: eight clients connecting as soon as a fresh server listened were all kept by one worker
 # in four of six starts, and the run measured one core's worth of web workers. So the clients
 # connect only once every worker has answered a request. Connected at once to a warm server, the
-# eight still split 4/4, 3/5 or 2/6 between the two workers, a run's luck that moves its
-# throughput by up to a tenth; the split is recorded beside the figure, and so is the CPU the
-# workers spend per transfer, which moves much less from run to run than the throughput does.
+# eight still split 4/4, 3/5, 2/6 or even 1/7 between the two workers (2, 6, 5 and 2 of fifteen
+# rounds on 2026-12-02), a round's luck; the split is recorded beside the figure, and so is the
+# CPU the workers spend per transfer, which moves much less from run to run than the throughput.
 
 
 def serving_workers(server: int, port: int, timeout: float = 60) -> list[int]:
