@@ -1,4 +1,5 @@
-"""``POST /api/auth/token/``: a username and password in, a token out; throttled."""
+"""``POST /api/auth/token/``: a username and password in, a token out; throttled per client
+and per username, as every door that takes a password is (``api.throttling``)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.schema import errors
-from api.throttling import ScopedThrottle
+from api.throttling import PasswordAttemptThrottle
 
 
 class TokenApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedThrottle]
-    throttle_scope = "auth"
+    throttle_classes = [PasswordAttemptThrottle]
 
     class TokenOutput(serializers.Serializer):
         token = serializers.CharField()
@@ -41,7 +41,9 @@ class TokenApi(APIView):
             ),
         ],
         description="Exchange a username and password for an API token "
-        "(`Authorization: Token <token>`). A wrong password is 400.",
+        "(`Authorization: Token <token>`). A wrong password is 400. Attempts are limited per "
+        "client address and per username (429 with Retry-After), at the same rate as the "
+        "admin's and the browsable API's login pages.",
     )
     def post(self, request: Request) -> Response:
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})

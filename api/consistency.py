@@ -1,32 +1,71 @@
-"""Read-your-writes: ``?min_position=N`` makes a projection read wait until it has applied N."""
+"""Read-your-writes: ``?min_position=N`` makes a projection read wait until it has applied N.
+
+A wait holds a web worker's thread, so it is bounded twice: in time (the read answers 503
+``projection_behind`` when the projection has not caught up in time) and in number (a process
+lets only a few requests wait at once; any more answer 503 at once). A position that its log
+has not reached is no write's position, or not yet one this server can see (a replica's log
+may lag its primary's): it answers 503 at once, with no wait.
+"""
 
 from __future__ import annotations
 
+import threading
+from functools import cache
+
 from django.conf import settings
-from rest_framework.request import Request
 
 from api.errors import ApiError
-from projections.selectors import wait_until_caught_up
+from api.serializers import LARGEST_POSITION, WholeNumberField
+from config.container import get_container
+from projections.selectors import caught_up_to, wait_until_caught_up
 
 
-def require_position(request: Request, projection: str, *, source: str) -> None:
-    """Wait, bounded, for the write the client names; 503 ``projection_behind`` if it lags."""
-    raw = request.query_params.get("min_position")
-    if raw is None:
+def min_position_field() -> WholeNumberField:
+    """The ``min_position`` filter of every projection read."""
+    return WholeNumberField(
+        required=False,
+        min_value=0,
+        max_value=LARGEST_POSITION,
+        help_text="Wait (bounded) until the projection has applied this position of its "
+        "context's log: a write's `position` (beyond the log's head: 503 at once).",
+    )
+
+
+def require_position(position: int | None, projection: str, *, source: str) -> None:
+    """Return once ``projection`` has applied ``position`` of ``source``'s log (None: at once);
+    503 ``projection_behind`` at once for a position beyond the log's head or when too many
+    requests are waiting already, and after the wait when the projection is still behind."""
+    if position is None or caught_up_to(projection, source) >= position:
         return
-    try:
-        position = int(raw)
-        if position < 0:
-            raise ValueError
-    except ValueError:
-        raise ApiError(400, "invalid", "min_position must be a whole number ≥ 0.",
-                       {"min_position": ["A whole number ≥ 0."]}) from None  # fmt: skip
+    head = get_container().application(source).max_position()
+    if position > head:
+        raise _behind(projection, source, position, f"nor has its log (its head is {head})")
     timeout = settings.READ_YOUR_WRITES_TIMEOUT_SECONDS
-    if not wait_until_caught_up(projection, source, position, timeout=timeout):
-        raise ApiError(
-            503,
-            "projection_behind",
-            f"The {projection} projection has not reached position {position} of the {source} "
-            f"log within {timeout:g} s; retry shortly.",
-            {"projection": projection, "source": source, "min_position": position},
-        )
+    if not _waiting().acquire(blocking=False):
+        raise _behind(projection, source, position, "while too many reads are waiting already")
+    try:
+        if wait_until_caught_up(projection, source, position, timeout=timeout):
+            return
+    finally:
+        _waiting().release()
+    raise _behind(projection, source, position, f"within {timeout:g} s")
+
+
+def _waiting() -> threading.BoundedSemaphore:
+    """The places for waiting reads in this process."""
+    return _places(settings.READ_YOUR_WRITES_MAX_WAITING)
+
+
+@cache
+def _places(count: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(count)
+
+
+def _behind(projection: str, source: str, position: int, when: str) -> ApiError:
+    return ApiError(
+        503,
+        "projection_behind",
+        f"The {projection} projection has not reached position {position} of the {source} "
+        f"log {when}; retry shortly.",
+        {"projection": projection, "source": source, "min_position": position},
+    )

@@ -1,20 +1,28 @@
 """One exception handler: every error becomes ``{"code", "message", "details"}``.
 
 Domain errors carry a ``code`` and know nothing of HTTP; the status is decided here, once.
+Errors that Django answers before or outside a DRF view (no URL matched, a method a plain view
+does not take, a crash) get the same body under the paths that speak JSON
+(``JSON_PATHS``), and Django's own pages everywhere else.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError as DjangoDatabaseError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from eventsourcing.persistence import PersistenceError
 from rest_framework import exceptions
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -107,4 +115,55 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = error_response(exc)
     if response is not None:
         set_rollback()
+        request = context.get("request")
+        renderer = getattr(request, "accepted_renderer", None)
+        if request is not None and not isinstance(renderer, JSONRenderer | BrowsableAPIRenderer):
+            # A view that renders a page or a schema (the API docs) answers errors in JSON too.
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = "application/json"
     return response
+
+
+# --- Errors Django answers itself ------------------------------------------------------------
+
+JSON_PATHS = ("/api/", "/healthz", "/metrics")
+
+
+def speaks_json(request: HttpRequest) -> bool:
+    return request.path.startswith(JSON_PATHS)
+
+
+def json_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status, headers=headers)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: no URL matched (an id that is no UUID, say), or a plain view's 404."""
+    if speaks_json(request):
+        return json_error(404, "not_found", f"Nothing is at {request.path[:200]}.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: an error nothing expected (logged by Django with its traceback)."""
+    if speaks_json(request):
+        return json_error(500, "error", "Something went wrong on our side; it was logged.")
+    return defaults.server_error(request)
+
+
+def read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For a plain Django view that only reads (``/healthz``, ``/metrics``): GET and HEAD, any
+    other method 405 in the JSON error shape. It changes nothing, so it needs no CSRF check
+    (which would otherwise answer a DELETE before the method could be refused)."""
+
+    @csrf_exempt
+    @wraps(view)
+    def only_reads(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            message = f'Method "{request.method}" not allowed.'
+            return json_error(405, "method_not_allowed", message, {"Allow": "GET, HEAD"})
+        return view(request, *args, **kwargs)
+
+    return only_reads

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -27,6 +28,10 @@ from api.exception_handlers import error_response
 from api.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+# Printable ASCII: an HTTP header carries bytes, which a server decodes as Latin-1, so anything
+# else would be stored as a different key than the client meant.
+KEY_PATTERN = r"^[!-~](?:[ -~]{0,253}[!-~])?$"
+KEY_TEXT = re.compile(KEY_PATTERN)
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://eventbank.example/idempotency-keys")
 # Answers worth replaying: the operation ran (a success, or a business rule's "no").
 _REPLAYABLE = frozenset({200, 201, 409})
@@ -39,8 +44,13 @@ def run_idempotently(request: Request, operation: Operation) -> Response:
     key = request.headers.get(HEADER)
     if key is None:
         return operation(uuid4())
-    if not 1 <= len(key) <= 255:
-        raise ApiError(400, "invalid", f"{HEADER} must be 1 to 255 characters.")
+    if not KEY_TEXT.fullmatch(key):
+        raise ApiError(
+            400,
+            "invalid",
+            f"{HEADER} must be 1 to 255 printable ASCII characters, neither starting nor ending "
+            "with a space.",
+        )
     user_id = request.user.pk
     assert user_id is not None, "idempotency keys belong to authenticated users"
     fingerprint = _fingerprint(request)

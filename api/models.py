@@ -1,4 +1,5 @@
-"""Idempotency keys: the first answer to a (user, key), kept so a retry gets the same one."""
+"""Idempotency keys (the first answer to a (user, key), kept so a retry gets the same one), and
+the budgets that throttle password attempts."""
 
 from __future__ import annotations
 
@@ -22,3 +23,15 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class PasswordAttemptBudget(models.Model):
+    """How far ahead one client's, or one username's, password attempts are booked at the
+    auth rate (``api.throttling.PasswordAttemptThrottle``). Kept in the database, so every web
+    process books against the same budget."""
+
+    key = models.CharField(primary_key=True, max_length=100)
+    busy_until = models.FloatField(help_text="a Unix time")
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,4 +1,5 @@
-"""JSON parsing that keeps money exact and refuses what JSON should not contain."""
+"""JSON parsing that keeps money exact and refuses what JSON should not contain, or leaves
+ambiguous."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
 
@@ -16,8 +17,20 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object from its pairs; a key given twice is refused (the JSON RFC leaves its meaning
+    open: Python keeps the last, other parsers the first, so a body could mean two things)."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValidationError({key: ["Given more than once in the same object."]})
+        seen[key] = value
+    return seen
+
+
 class ExactJSONParser(JSONParser):
-    """Numbers with a fraction become ``Decimal``, never ``float``; NaN and Infinity are refused."""
+    """Numbers with a fraction become ``Decimal``, never ``float``; NaN and Infinity are
+    refused, and so is an object that names a key twice."""
 
     def parse(
         self,
@@ -28,7 +41,12 @@ class ExactJSONParser(JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = stream.read().decode(encoding)
-            return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+            return json.loads(
+                text,
+                parse_float=Decimal,
+                parse_constant=_refuse_constant,
+                object_pairs_hook=_object_without_repeats,
+            )
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply.") from None
         except (ValueError, UnicodeDecodeError) as exc:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiSerializerExtension
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -20,7 +21,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from api.idempotency import HEADER
+from api.idempotency import HEADER, KEY_PATTERN
+from kernel.money import amount_pattern
 
 
 class InputSerializerSchema(OpenApiSerializerExtension):
@@ -32,6 +34,45 @@ class InputSerializerSchema(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
         schema["additionalProperties"] = False
+        return schema
+
+
+class AmountFieldSchema(OpenApiSerializerFieldExtension):
+    """An amount given is exactly what ``parse_amount`` takes: a decimal string within the
+    maximum (its pattern is written from it), or a JSON number of whole cents. An amount shown
+    is a decimal string with two places (a balance may be 0.00)."""
+
+    target_class = "api.serializers.AmountField"
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        if direction == "response":
+            return {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "example": "12.50"}
+        largest = settings.MAX_AMOUNT_CENTS // 100
+        return {
+            "oneOf": [
+                {"type": "string", "pattern": amount_pattern(settings.MAX_AMOUNT_CENTS)},
+                {
+                    "type": "number",
+                    "minimum": 0,
+                    "exclusiveMinimum": True,
+                    "maximum": largest,
+                    "multipleOf": 0.01,
+                },
+            ],
+            "example": "12.50",
+        }
+
+
+class TextFieldSchema(OpenApiSerializerFieldExtension):
+    """A text field's schema, saying that it takes no NUL (DRF refuses one)."""
+
+    target_class = "api.serializers.TextField"
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer_field(
+            self.target, direction, bypass_extensions=True
+        )
+        schema["pattern"] = r"^[^\x00]*$"
         return schema
 
 
@@ -134,22 +175,17 @@ def errors(*statuses: int, refusals: dict[str, str] | None = None) -> dict[int, 
 
 READ = (401, 404, 503)  # reading one thing
 LIST = (400, 401, 404, 503)  # a page of a projection: bad filters, a page past the end, behind
-WRITE = (400, 401, 404, 422, 503)  # an idempotent write to one thing
+WRITE = (400, 401, 404, 422, 429, 503)  # an idempotent write to one thing
+# Every write may be throttled (api.throttling.WriteRateThrottle): 429 is in each one's errors.
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     HEADER,
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN},
     location=OpenApiParameter.HEADER,
-    description="Any string of 1 to 255 characters. The same key and body again returns the "
-    "first answer and does nothing more; the same key with another body is 422.",
+    description="1 to 255 printable ASCII characters, neither starting nor ending with a "
+    "space. The same key and body again returns the first answer and does nothing more; the "
+    "same key with another body is 422.",
 )
-
-
-class PageParameters(serializers.Serializer):
-    page = serializers.IntegerField(required=False, min_value=1, help_text="1 when omitted")
-    page_size = serializers.IntegerField(
-        required=False, min_value=1, max_value=500, help_text="50 when omitted"
-    )
 
 
 @cache
@@ -183,3 +219,85 @@ EVENT = inline_serializer(
     },
 )
 EVENTS = inline_serializer("Events", {"results": EVENT.__class__(many=True)})
+
+
+# --- Links: what a created thing's answer lets a client do next ------------------------------
+# OpenAPI links name, for an operation's answer, the operations its values feed: a client (and
+# a stateful test) can open an account, then read it, pay into it, transfer from it, and so on.
+
+_ACCOUNT_ID = "$response.body#/id"
+_ACCOUNT_READS_AND_MOVES = (
+    "get_account", "deposit", "withdraw", "account_events", "freeze_account", "unfreeze_account",
+    "close_account",
+)  # fmt: skip
+_LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("open_account", "201"): {
+        **{
+            target: {"operationId": target, "parameters": {"account_id": _ACCOUNT_ID}}
+            for target in _ACCOUNT_READS_AND_MOVES
+        },
+        "account_transactions": {
+            "operationId": "account_transactions",
+            "parameters": {"account_id": _ACCOUNT_ID, "min_position": "$response.body#/position"},
+        },
+        "transfer_funds": {
+            "operationId": "transfer_funds",
+            "requestBody": {"from_account": _ACCOUNT_ID},
+        },
+        "place_order": {"operationId": "place_order", "requestBody": {"account": _ACCOUNT_ID}},
+    },
+    ("deposit", "201"): {
+        "withdraw": {
+            "operationId": "withdraw",
+            "parameters": {"account_id": "$response.body#/account"},
+        },
+        "transfer_funds": {
+            "operationId": "transfer_funds",
+            "requestBody": {"from_account": "$response.body#/account"},
+        },
+    },
+    ("transfer_funds", "201"): {
+        "get_transfer": {
+            "operationId": "get_transfer",
+            "parameters": {"transfer_id": "$response.body#/id"},
+        },
+    },
+    ("place_order", "201"): {
+        **{
+            target: {
+                "operationId": target,
+                "parameters": {"order_id": "$response.body#/id"},
+            }
+            for target in ("ship_order", "cancel_order")
+        },
+        **{
+            target: {
+                "operationId": target,
+                "parameters": {
+                    "order_id": "$response.body#/id",
+                    "min_position": "$response.body#/position",
+                },
+            }
+            for target in ("get_order", "order_history")
+        },
+    },
+    ("create_product", "201"): {
+        "add_stock": {"operationId": "add_stock", "parameters": {"sku": "$response.body#/sku"}},
+    },
+    ("list_alerts", "200"): {
+        "resolve_alert": {
+            "operationId": "resolve_alert",
+            "parameters": {"alert_id": "$response.body#/results/0/id"},
+        },
+    },
+}
+
+
+def add_links(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A drf-spectacular postprocessing hook: the links above, on the answers they start from."""
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            for (operation_id, status), links in _LINKS.items():
+                if operation.get("operationId") == operation_id:
+                    operation["responses"][status]["links"] = links
+    return result

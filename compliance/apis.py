@@ -16,10 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.consistency import require_position
-from api.pagination import paginated, query_filters
-from api.schema import LIST, PageParameters, errors, page_of
-from api.serializers import AmountField, InputSerializer, PositionField, render
+from api.consistency import min_position_field, require_position
+from api.pagination import PageParameters, paginated, query_filters
+from api.schema import LIST, errors, page_of
+from api.serializers import AmountField, InputSerializer, PositionField, TextField, render
 from compliance.application import ComplianceApplication
 from compliance.domain import AlertStatus, Decision
 from compliance.rules import RULE_NAMES
@@ -53,9 +53,7 @@ class AlertsApi(APIView):
         rule = serializers.ChoiceField(list(RULE_NAMES), required=False)
         account = serializers.UUIDField(required=False)
         transfer_id = serializers.UUIDField(required=False)
-        min_position = serializers.IntegerField(
-            required=False, min_value=0, help_text="Wait until the compliance position is applied."
-        )
+        min_position = min_position_field()
 
     @extend_schema(
         operation_id="list_alerts",
@@ -65,7 +63,7 @@ class AlertsApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, self.AlertFilters)
-        require_position(request, "alerts", source="compliance")
+        require_position(filters.get("min_position"), "alerts", source="compliance")
         return paginated(request, self, alert_list(filters=filters), AlertOutput)
 
 
@@ -74,7 +72,7 @@ class ResolveAlertApi(APIView):
 
     class ResolveInput(InputSerializer):
         decision = serializers.ChoiceField([d.value for d in Decision])
-        note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+        note = TextField(required=False, allow_blank=True, max_length=2000)
 
     class ResolvedAlertOutput(AlertOutput):
         position = PositionField()
@@ -89,6 +87,7 @@ class ResolveAlertApi(APIView):
                 401,
                 403,
                 404,
+                429,
                 503,
                 refusals={"invalid_state": "Alert was resolved already (escalated)."},
             ),

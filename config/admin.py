@@ -13,6 +13,8 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
+from api.throttling import refuse_password_attempt
+
 
 class EventbankAdminSite(admin.AdminSite):
     """Django's admin, plus the operations console: the event browser and the positions page.
@@ -24,6 +26,16 @@ class EventbankAdminSite(admin.AdminSite):
 
     site_header = "eventbank administration"
     site_title = "eventbank admin"
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """Django's login page, with password attempts throttled as at every other door."""
+        return refuse_password_attempt(request) or super().login(request, extra_context)
+
+    def password_change(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        """Changing a password asks for the old one: a door like the login page."""
+        return refuse_password_attempt(request) or super().password_change(request, extra_context)
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         from config import console

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
 from nats.js.errors import NotFoundError
 
+from api.exception_handlers import read_only
 from config.container import get_container
 from config.lag import sources, subscriber_lags, worst_by_subscriber
 from messaging.connection import connect, ping
@@ -85,7 +85,7 @@ def checks() -> dict[str, Check]:
     }
 
 
-@require_GET
+@read_only
 def healthz(request: HttpRequest) -> JsonResponse:
     results: dict[str, str] = {}
     for name, check in checks().items():

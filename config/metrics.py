@@ -20,12 +20,12 @@ from collections.abc import Iterator, Mapping
 from django.conf import settings
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from api.exception_handlers import json_error, read_only
 from api.middleware import REQUESTS
 from config.container import get_container
 from config.lag import relay_lags, sources, subscriber_lags
@@ -124,12 +124,15 @@ def may_scrape(request: HttpRequest) -> bool:
     )
 
 
-@require_GET
+@read_only
 def metrics(request: HttpRequest) -> HttpResponse:
     if not may_scrape(request):
         if request.user.is_authenticated:
-            return HttpResponse("Staff only.\n", status=403, content_type="text/plain")
-        refused = HttpResponse("Authentication required.\n", status=401, content_type="text/plain")
-        refused["WWW-Authenticate"] = 'Bearer realm="metrics"'
-        return refused
+            return json_error(403, "permission_denied", "Metrics are for staff and scrapers.")
+        return json_error(
+            401,
+            "not_authenticated",
+            "A staff session or the scraper's bearer token is required.",
+            {"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

@@ -174,6 +174,9 @@ SEED_DEMO = env_bool("EVENTBANK_SEED_DEMO", False)
 # --- Read models ---------------------------------------------------------------------------
 
 READ_YOUR_WRITES_TIMEOUT_SECONDS = float(os.environ.get("EVENTBANK_READ_YOUR_WRITES_TIMEOUT", "5"))
+# How many requests of one web process may wait for a projection at once (each holds a thread;
+# the web server runs four a process): any more answer 503 projection_behind without waiting.
+READ_YOUR_WRITES_MAX_WAITING = int(os.environ.get("EVENTBANK_READ_YOUR_WRITES_MAX_WAITING", "2"))
 
 # --- Compliance ----------------------------------------------------------------------------
 # The risk rules' thresholds (compliance/rules.py, RuleSettings): amounts in cents, windows in
@@ -220,9 +223,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.WriteRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "auth": "20/min",
+        "auth": os.environ.get("EVENTBANK_AUTH_RATE", "20/min"),  # per client, per username
         "writes": os.environ.get("EVENTBANK_WRITE_RATE", "600/min"),
     },
+    # A client is its address. X-Forwarded-For is believed only as far as the proxies in front
+    # of the server (EVENTBANK_NUM_PROXIES): with none, a client could name itself anything and
+    # escape every per-client throttle.
+    "NUM_PROXIES": int(os.environ.get("EVENTBANK_NUM_PROXIES", "0")),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -234,6 +241,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",  # the default
+        "api.schema.add_links",
+    ],
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # JSON bodies here are small; refuse huge ones early

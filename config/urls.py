@@ -11,7 +11,11 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("api/", include("orders.urls")),
     path("api/compliance/", include("compliance.urls")),
-    path("api-auth/", include("rest_framework.urls")),
+    path("api-auth/", include("api.browsable_urls")),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
 ]
+
+# Errors Django answers itself: the JSON error body under /api/, /healthz and /metrics.
+handler404 = "api.exception_handlers.page_not_found"
+handler500 = "api.exception_handlers.server_error"

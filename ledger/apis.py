@@ -20,21 +20,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.consistency import require_position
+from api.consistency import min_position_field, require_position
 from api.errors import ApiError
 from api.idempotency import run_idempotently
-from api.pagination import paginated, query_filters
+from api.pagination import PageParameters, paginated, query_filters
 from api.schema import (
     EVENTS,
     IDEMPOTENCY_KEY,
     LIST,
     READ,
     WRITE,
-    PageParameters,
     errors,
     page_of,
 )
-from api.serializers import AmountField, InputSerializer, PositionField, render
+from api.serializers import AmountField, InputSerializer, PositionField, TextField, render
 from config.container import get_container
 from kernel.events import envelope
 from ledger.api_examples import MOVEMENT_EXAMPLES, OPEN_ACCOUNT_EXAMPLES, TRANSFER_EXAMPLES
@@ -63,10 +62,13 @@ def owned_account(request: Request, account_id: UUID) -> Account:
     return account
 
 
-def require_owner(request: Request, account_id: UUID) -> None:
-    """As ``owned_account``, when only the right to it matters: no read of the account itself."""
-    if not may_see(request, ledger().owner_of(account_id)):
+def require_owner(request: Request, account_id: UUID) -> str:
+    """As ``owned_account``, when only the right to it matters: the account's owner, without
+    reading the account itself."""
+    owner = ledger().owner_of(account_id)
+    if not may_see(request, owner):
         raise AccountNotFound(f"Account {account_id} not found.")
+    return owner
 
 
 def may_see(request: Request, owner: str) -> bool:
@@ -93,11 +95,9 @@ class AccountsApi(APIView):
     class AccountFilters(serializers.Serializer):
         status = serializers.ChoiceField(["open", "frozen", "closed"], required=False)
         currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
-        owner = serializers.CharField(required=False, help_text="Staff only.")
+        owner = TextField(required=False, max_length=150, help_text="Staff only.")
         ordering = serializers.ChoiceField(sorted(ACCOUNT_ORDERINGS), required=False)
-        min_position = serializers.IntegerField(
-            required=False, min_value=0, help_text="Wait until the ledger position is applied."
-        )
+        min_position = min_position_field()
 
     class AccountListOutput(AccountOutput):
         updated_at = serializers.DateTimeField()
@@ -110,7 +110,7 @@ class AccountsApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, self.AccountFilters)
-        require_position(request, "accounts", source="ledger")
+        require_position(filters.get("min_position"), "accounts", source="ledger")
         accounts = account_list(user=request.user, filters=filters)
         return paginated(request, self, accounts, self.AccountListOutput)
 
@@ -118,7 +118,7 @@ class AccountsApi(APIView):
         currency = serializers.RegexField(
             r"^[A-Z]{3}$", required=False, help_text="ISO 4217 code; EUR when omitted."
         )
-        owner = serializers.CharField(
+        owner = TextField(
             required=False, max_length=150, help_text="Staff only: the customer's username."
         )
 
@@ -129,7 +129,7 @@ class AccountsApi(APIView):
         operation_id="open_account",
         request=OpenAccountInput,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: OpenedAccountOutput, **errors(400, 401, 403, 422, 503)},
+        responses={201: OpenedAccountOutput, **errors(400, 401, 403, 404, 422, 429, 503)},
         examples=OPEN_ACCOUNT_EXAMPLES,
         description="Open an account for yourself (staff: for any customer, with `owner`).",
     )
@@ -140,7 +140,8 @@ class AccountsApi(APIView):
             if not request.user.is_staff:
                 raise ApiError(403, "permission_denied", "Only staff may open accounts for others.")
             if not get_user_model().objects.filter(username=owner).exists():
-                raise ApiError(400, "invalid", "No such user.", {"owner": ["No such user."]})
+                # Not found, as any other thing a body names that does not exist.
+                raise ApiError(404, "not_found", f"No user named {owner}.", {"owner": owner})
         currency = data.get("currency", settings.DEFAULT_CURRENCY)
 
         def open_account(operation_id: UUID) -> Response:
@@ -240,7 +241,7 @@ class AccountTransactionsApi(APIView):
         )
         since = serializers.DateTimeField(required=False, help_text="from this time (inclusive)")
         until = serializers.DateTimeField(required=False, help_text="before this time")
-        min_position = serializers.IntegerField(required=False, min_value=0)
+        min_position = min_position_field()
 
     class EntryOutput(serializers.Serializer):
         at = serializers.DateTimeField()
@@ -262,7 +263,7 @@ class AccountTransactionsApi(APIView):
     def get(self, request: Request, account_id: UUID) -> Response:
         filters = query_filters(request, self.EntryFilters)
         account = owned_account(request, account_id)
-        require_position(request, "transactions", source="ledger")
+        require_position(filters.get("min_position"), "transactions", source="ledger")
         entries = entry_list(account_id=account.id, filters=filters)
         return paginated(request, self, entries, self.EntryOutput)
 
@@ -287,14 +288,16 @@ class FreezeAccountApi(APIView):
     permission_classes = [IsAdminUser]
 
     class FreezeInput(InputSerializer):
-        reason = serializers.CharField(max_length=500)
+        reason = TextField(max_length=500)
 
     @extend_schema(
         operation_id="freeze_account",
         request=FreezeInput,
         responses={
             200: AccountOutput,
-            **errors(400, 401, 403, 404, 503, refusals={"account_closed": "Account is closed."}),
+            **errors(
+                400, 401, 403, 404, 429, 503, refusals={"account_closed": "Account is closed."}
+            ),
         },
     )
     def post(self, request: Request, account_id: UUID) -> Response:
@@ -312,7 +315,7 @@ class UnfreezeAccountApi(APIView):
         request=None,
         responses={
             200: AccountOutput,
-            **errors(401, 403, 404, 503, refusals={"invalid_state": "Account is not frozen."}),
+            **errors(401, 403, 404, 429, 503, refusals={"invalid_state": "Account is not frozen."}),
         },
     )
     def post(self, request: Request, account_id: UUID) -> Response:
@@ -327,7 +330,7 @@ class CloseAccountApi(APIView):
         request=None,
         responses={
             200: AccountOutput,
-            **errors(*READ, refusals={"invalid_state": "Account still holds money."}),
+            **errors(*READ, 429, refusals={"invalid_state": "Account still holds money."}),
         },
     )
     def post(self, request: Request, account_id: UUID) -> Response:
@@ -384,7 +387,7 @@ class TransfersApi(APIView):
         since = serializers.DateTimeField(required=False, help_text="started at or after")
         until = serializers.DateTimeField(required=False, help_text="started before")
         ordering = serializers.ChoiceField(sorted(TRANSFER_ORDERINGS), required=False)
-        min_position = serializers.IntegerField(required=False, min_value=0)
+        min_position = min_position_field()
 
     class TransferListOutput(TransferOutput):
         steps = StepOutput(many=True)
@@ -400,7 +403,7 @@ class TransfersApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, self.TransferFilters)
-        require_position(request, "transfers", source="ledger")
+        require_position(filters.get("min_position"), "transfers", source="ledger")
         transfers = transfer_list(user=request.user, filters=filters)
         return paginated(request, self, transfers, self.TransferListOutput)
 
@@ -408,7 +411,7 @@ class TransfersApi(APIView):
         from_account = serializers.UUIDField()
         to_account = serializers.UUIDField()
         amount = AmountField()
-        reference = serializers.CharField(required=False, allow_blank=True, max_length=140)
+        reference = TextField(required=False, allow_blank=True, max_length=140)
 
     class TransferCreatedOutput(TransferOutput):
         position = PositionField()

@@ -18,12 +18,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.consistency import require_position
+from api.consistency import min_position_field, require_position
 from api.errors import ApiError
 from api.idempotency import run_idempotently
-from api.pagination import paginated, query_filters
-from api.schema import IDEMPOTENCY_KEY, LIST, READ, WRITE, PageParameters, errors, page_of
-from api.serializers import AmountField, InputSerializer, PositionField, render, render_many
+from api.pagination import PageParameters, paginated, query_filters
+from api.schema import IDEMPOTENCY_KEY, LIST, READ, WRITE, errors, page_of
+from api.serializers import (
+    SKU_PATTERN,
+    AmountField,
+    InputSerializer,
+    PositionField,
+    TextField,
+    render,
+    render_many,
+)
 from config.container import get_container
 from kernel.events import envelope
 from ledger.apis import require_owner
@@ -74,7 +82,7 @@ def product_body(product: Product) -> dict[str, Any]:
 class ProductsApi(APIView):
     class ProductFilters(serializers.Serializer):
         in_stock = serializers.BooleanField(required=False, help_text="only what can be ordered")
-        min_position = serializers.IntegerField(required=False, min_value=0)
+        min_position = min_position_field()
 
     @extend_schema(
         operation_id="list_products",
@@ -84,12 +92,12 @@ class ProductsApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, self.ProductFilters)
-        require_position(request, "products", source="orders")
+        require_position(filters.get("min_position"), "products", source="orders")
         return paginated(request, self, product_list(filters=filters), ProductOutput)
 
     class CreateProductInput(InputSerializer):
-        sku = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-        name = serializers.CharField(max_length=200)
+        sku = serializers.RegexField(SKU_PATTERN)
+        name = TextField(max_length=200)
         price = AmountField()
         stock = serializers.IntegerField(min_value=0, max_value=1_000_000)
 
@@ -100,7 +108,7 @@ class ProductsApi(APIView):
         responses={
             201: ProductWrittenOutput,
             **errors(
-                400, 401, 403, 422, 503,
+                400, 401, 403, 422, 429, 503,
                 refusals={"already_exists": "Product mug exists with other details."},
             ),
         },
@@ -186,7 +194,7 @@ def order_written_body(order: Order) -> dict[str, Any]:
 class OrderItemInput(InputSerializer):
     """One line of an order: a SKU and how many."""
 
-    sku = serializers.CharField(max_length=64)
+    sku = serializers.RegexField(SKU_PATTERN)
     quantity = serializers.IntegerField(min_value=1, max_value=10_000)
 
 
@@ -196,11 +204,11 @@ class OrdersApi(APIView):
             ["pending", "confirmed", "cancelling", "cancelled", "shipped"], required=False
         )
         account = serializers.UUIDField(required=False)
-        owner = serializers.CharField(required=False, help_text="Staff only.")
+        owner = TextField(required=False, max_length=150, help_text="Staff only.")
         since = serializers.DateTimeField(required=False, help_text="created at or after")
         until = serializers.DateTimeField(required=False, help_text="created before")
         ordering = serializers.ChoiceField(sorted(ORDER_ORDERINGS), required=False)
-        min_position = serializers.IntegerField(required=False, min_value=0)
+        min_position = min_position_field()
 
     @extend_schema(
         operation_id="list_orders",
@@ -210,12 +218,19 @@ class OrdersApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, self.OrderFilters)
-        require_position(request, "orders", source="orders")
+        require_position(filters.get("min_position"), "orders", source="orders")
         return paginated(request, self, order_list(user=request.user, filters=filters), OrderOutput)
 
     class PlaceOrderInput(InputSerializer):
-        account = serializers.UUIDField(help_text="your account that pays")
-        items = serializers.ListField(child=OrderItemInput(), min_length=1, max_length=50)
+        account = serializers.UUIDField(
+            help_text="your account that pays (staff: any account; the order is then its owner's)"
+        )
+        items = serializers.ListField(
+            child=OrderItemInput(),
+            min_length=1,
+            max_length=50,
+            help_text="each SKU at most once (a repeated one is 400)",
+        )
 
     @extend_schema(
         operation_id="place_order",
@@ -251,12 +266,14 @@ class OrdersApi(APIView):
     )
     def post(self, request: Request) -> Response:
         data = self.PlaceOrderInput.validated(request.data)
-        require_owner(request, data["account"])  # you pay only with your own money
+        # A customer pays only with its own money. Staff may place an order on any account,
+        # and the order is then the account owner's: the customer sees it, and may cancel it.
+        customer = require_owner(request, data["account"])
         lines = [(item["sku"], item["quantity"]) for item in data["items"]]
 
         def place(operation_id: UUID) -> Response:
             placement = orders().place_order(
-                request.user.get_username(), data["account"], lines, order_id=operation_id
+                customer, data["account"], lines, order_id=operation_id
             )
             if placement.status != SagaStatus.COMPLETED:
                 raise ApiError(
@@ -271,8 +288,13 @@ class OrdersApi(APIView):
         return run_idempotently(request, place)
 
 
+class DetailFilters(serializers.Serializer):
+    min_position = min_position_field()
+
+
 def projected_order(request: Request, order_id: UUID) -> OrderSummary:
-    require_position(request, "orders", source="orders")
+    filters = query_filters(request, DetailFilters)
+    require_position(filters.get("min_position"), "orders", source="orders")
     row = order_get(user=request.user, order_id=order_id)
     if row is None:
         raise OrderNotFound(f"Order {order_id} not found.")
@@ -280,9 +302,6 @@ def projected_order(request: Request, order_id: UUID) -> OrderSummary:
 
 
 class OrderDetailApi(APIView):
-    class DetailFilters(serializers.Serializer):
-        min_position = serializers.IntegerField(required=False, min_value=0)
-
     @extend_schema(
         operation_id="get_order",
         parameters=[DetailFilters],
@@ -306,14 +325,15 @@ class OrderHistoryOutput(OrderOutput):
 class OrderHistoryApi(APIView):
     @extend_schema(
         operation_id="order_history",
-        parameters=[OrderDetailApi.DetailFilters],
+        parameters=[DetailFilters],
         responses={200: OrderHistoryOutput, **errors(400, *READ)},
         description="The order's current state from the orders projection, beside its status "
         "history and every event of it and its sagas, read from the event store.",
     )
     def get(self, request: Request, order_id: UUID) -> Response:
+        filters = query_filters(request, DetailFilters)
         order = owned_order(request, order_id)  # the record decides whether it exists
-        require_position(request, "orders", source="orders")
+        require_position(filters.get("min_position"), "orders", source="orders")
         app = orders()
         row = OrderSummary.objects.filter(id=order.id).first()
         if row is None:
@@ -341,7 +361,7 @@ class ShipOrderApi(APIView):
         request=None,
         responses={
             200: OrderWrittenOutput,
-            **errors(401, 403, 404, 503, refusals={"invalid_state": "Order is pending."}),
+            **errors(401, 403, 404, 429, 503, refusals={"invalid_state": "Order is pending."}),
         },
     )
     def post(self, request: Request, order_id: UUID) -> Response:
@@ -354,7 +374,7 @@ class CancelOrderApi(APIView):
         request=None,
         responses={
             200: OrderWrittenOutput,
-            **errors(*READ, refusals={"invalid_state": "Order is shipped; cannot cancel it."}),
+            **errors(*READ, 429, refusals={"invalid_state": "Order is shipped; cannot cancel it."}),
         },
         description="Runs the CancelOrder saga: refund, release, cancelled. 409 invalid_state "
         "once shipped (or while still being placed).",

@@ -96,7 +96,8 @@ class OrdersApplication(EventSourcedApplication):
         """Run the PlaceOrder saga; return it in its final state (the order is then confirmed,
         or cancelled with nothing held). An ``order_id`` placed before resumes that placement.
 
-        Rejected before anything starts: no lines, a SKU twice, a bad quantity, an unknown SKU.
+        Rejected before anything starts: no lines, a SKU twice, a bad quantity (InvalidOrder), an
+        unknown SKU (ProductNotFound).
         """
         order_id = order_id or uuid4()
         runner = self.placement_runner(after_commit)
@@ -126,10 +127,7 @@ class OrdersApplication(EventSourcedApplication):
         items = []
         for sku, quantity in lines:
             check_quantity(quantity)
-            try:
-                product = self.get_product(sku)
-            except ProductNotFound:
-                raise InvalidOrder(f"No product with SKU {sku}.") from None
+            product = self.get_product(sku)  # an unknown SKU is not found, as an unknown account
             items.append({"sku": sku, "quantity": quantity, "price": product.price})
         return items
 

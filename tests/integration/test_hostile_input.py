@@ -163,3 +163,78 @@ def test_bad_order_items_are_400_and_change_nothing(
 
     body = {**world["order"].body, "items": items}
     assert_error(send("order", json.dumps(body).encode()), 400, "invalid")
+
+
+# --- Found by an outside test of the running system ----------------------------------------
+
+RAW_AMOUNTS = {
+    "a huge exponent": b"1E+999997",  # multiplied out, ~50 s of a web worker (twice)
+    "a large exponent": b"1E+400000",
+    "past Decimal's range": b"1e999999999",  # decimal.Overflow when multiplied
+    "too many digits": b'"12345678901234567890123456789.001"',  # InvalidOperation (quantize)
+    "a number of too many digits": b"12345678901234567890123456789.001",
+    "a tiny exponent": b"1E-999999999",
+}
+
+
+@pytest.mark.timeout(20)  # before the fix the first of these held the request for ~50 s
+@pytest.mark.parametrize("endpoint", ["deposit", "withdraw", "transfer"])
+@pytest.mark.parametrize("amount", list(RAW_AMOUNTS))
+def test_amounts_of_any_size_are_400_at_once(
+    send: Any, world: dict[str, Endpoint], endpoint: str, amount: str
+) -> None:
+    body = json.dumps({**world[endpoint].body, "amount": "AMOUNT"}).encode()
+    raw = body.replace(b'"AMOUNT"', RAW_AMOUNTS[amount])
+    assert_error(send(endpoint, raw), 400, "invalid")
+
+
+def test_a_key_given_twice_is_400_naming_it_and_moves_nothing(
+    send: Any, world: dict[str, Endpoint], container: Container
+) -> None:
+    """Python keeps the last of two keys, other parsers the first: a body that means two things
+    is refused, not guessed (here it would have moved the second account's money)."""
+    body = world["transfer"].body
+    raw = (
+        f'{{"from_account": "{body["to_account"]}", "from_account": "{body["from_account"]}", '
+        f'"to_account": "{body["to_account"]}", "amount": "1.00"}}'
+    ).encode()
+    refused = assert_error(send("transfer", raw), 400, "invalid")
+    assert "from_account" in refused["details"]
+    nested = json.dumps(world["order"].body).replace(
+        '"quantity": 1', '"quantity": 1, "quantity": 2'
+    )
+    assert_error(send("order", nested.encode()), 400, "invalid")
+
+
+WRONG_JSON_TYPES: list[tuple[str, str, Any]] = [
+    ("product", "name", -1970),
+    ("product", "stock", "3"),
+    ("product", "stock", 3.0),
+    ("product", "stock", True),
+    ("stock", "quantity", "2"),
+    ("freeze", "reason", 12),
+    ("resolve", "decision", 1),
+    ("transfer", "from_account", 5),
+    ("transfer", "reference", 42),
+    ("open", "currency", ["EUR"]),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "field", "value"), WRONG_JSON_TYPES, ids=repr)
+def test_a_value_of_another_json_type_than_the_schema_says_is_400(
+    send: Any, world: dict[str, Endpoint], endpoint: str, field: str, value: Any
+) -> None:
+    """DRF would make -1970 a name and "3" a stock; the schema promises a string, an integer."""
+    body = {**world[endpoint].body, field: value}
+    assert (
+        field in assert_error(send(endpoint, json.dumps(body).encode()), 400, "invalid")["details"]
+    )
+
+
+def test_text_keeps_its_spaces_and_refuses_nul(send: Any, world: dict[str, Endpoint]) -> None:
+    """Trimmed, 200 spaces and a letter would pass a limit of 200; NUL is refused as DRF does,
+    and as the schema now says."""
+    body = {**world["product"].body, "name": " " * 200 + "x"}
+    assert_error(send("product", json.dumps(body).encode()), 400, "invalid")
+    body = {**world["product"].body, "name": "Te\u0000a"}
+    assert_error(send("product", json.dumps(body).encode()), 400, "invalid")

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from api.idempotency import KEY_PATTERN
 from config.container import Container
 from tests.integration.test_ledger_api import assert_error, balance, deposit, open_account
 from tests.support import released_together
@@ -142,3 +143,34 @@ def test_concurrent_requests_with_one_key_have_one_effect(
     assert [r.status_code for r in responses] == [201] * 8, [r.json() for r in responses]
     assert len({r.json()["id"] for r in responses}) == 1
     assert (balance(alice_client, a), balance(alice_client, b)) == ("7.00", "3.00")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "key",
+    ["", " leading", "trailing ", "caf\u00c3\u00a9", "x" * 256, "tab\there"],
+    ids=["empty", "leading space", "trailing space", "non-ASCII", "256 long", "a tab"],
+)
+def test_a_key_the_schema_does_not_allow_is_400_saying_what_is(
+    container: Container, alice_client, key: str
+) -> None:
+    """``café`` arrives as Latin-1 (``cafÃ©``): the message says what a key may be."""
+    refused = assert_error(post(alice_client, "/api/accounts/", {}, key), 400, "invalid")
+    assert "printable ASCII" in refused["message"]
+    assert container.ledger.max_position() == 0
+
+
+@pytest.mark.django_db
+def test_keys_the_schema_allows_are_taken(container: Container, alice_client) -> None:
+    for key in ["a", "x" * 255, "with inner spaces", "!~"]:
+        assert post(alice_client, "/api/accounts/", {}, key).status_code == 201, key
+
+
+@pytest.mark.django_db
+def test_the_schema_says_what_a_key_may_be(client) -> None:
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+    (header,) = [p for p in paths["/api/transfers/"]["post"]["parameters"] if p["in"] == "header"]
+    assert header["name"] == "Idempotency-Key"
+    assert header["schema"] == {
+        "type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN,
+    }  # fmt: skip

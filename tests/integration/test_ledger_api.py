@@ -300,8 +300,9 @@ def test_staff_open_accounts_for_existing_customers_only(
     container: Container, staff_client, alice
 ) -> None:
     assert open_account(staff_client, owner="alice")["owner"] == "alice"
+    # "nobody" is not found, as any other thing a body names that does not exist
     assert_error(
-        staff_client.post("/api/accounts/", {"owner": "nobody"}, format="json"), 400, "invalid"
+        staff_client.post("/api/accounts/", {"owner": "nobody"}, format="json"), 404, "not_found"
     )
 
 

@@ -165,7 +165,7 @@ def test_bad_orders_are_400_and_change_nothing(
     before = container.orders.max_position()
     assert_error(place(alice, wallet), 400, "invalid")
     assert_error(place(alice, wallet, ("APPLE", 0)), 400, "invalid")
-    assert_error(place(alice, wallet, ("NOPE", 1)), 400, "invalid")
+    assert_error(place(alice, wallet, ("NOPE", 1)), 404, "not_found")  # as an unknown account
     assert_error(place(alice, wallet, ("APPLE", 1), ("APPLE", 1)), 400, "invalid")
     assert_error(alice.post("/api/orders/", {"account": wallet, "items": [{"sku": "APPLE"}]},
                             format="json"), 400, "invalid")  # fmt: skip
@@ -262,3 +262,26 @@ def test_order_list_filters(
     assert later == []
     assert len(staff_client.get("/api/orders/?owner=alice").json()["results"]) == 2
     assert_error(alice.get("/api/orders/?status=lost"), 400, "invalid")
+
+
+def test_an_order_staff_place_on_a_customers_account_is_the_customers(
+    container: Container,
+    shop: None,
+    alice: APIClient,
+    staff_client: APIClient,
+    wallet: str,
+    bus: Bus,
+) -> None:
+    """Staff may pay from any account, and the order is then the account owner's: the customer
+    sees it in its list and history, and may cancel it (and is refunded)."""
+    placed = place(staff_client, wallet, ("APPLE", 2))
+    assert placed.status_code == 201, placed.json()
+    order = placed.json()["id"]
+    assert alice.get(f"/api/orders/{order}/history/").status_code in (200, 503)  # it exists
+    project(container, bus)
+    assert [o["id"] for o in alice.get("/api/orders/").json()["results"]] == [order]
+    assert alice.get(f"/api/orders/{order}/").json()["account"] == wallet
+    cancelled = alice.post(f"/api/orders/{order}/cancel/")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert balance(alice, wallet) == "100.00"
+    assert container.orders.get_order(UUID(order)).customer == "alice"

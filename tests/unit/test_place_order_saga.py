@@ -10,7 +10,7 @@ import pytest
 
 from ledger.application import LedgerApplication
 from orders.application import OrdersApplication
-from orders.domain import InvalidOrder, InvalidState, OrderStatus, RefundRefused
+from orders.domain import InvalidOrder, InvalidState, OrderStatus, ProductNotFound, RefundRefused
 from orders.saga import (
     CancelOrder,
     Ordering,
@@ -138,7 +138,7 @@ def test_a_refused_payment_releases_the_stock_and_cancels_the_order(
         ([], InvalidOrder),
         ([("APPLE", 1), ("APPLE", 1)], InvalidOrder),
         ([("APPLE", 0)], InvalidOrder),
-        ([("NOPE", 1)], InvalidOrder),
+        ([("NOPE", 1)], ProductNotFound),
     ],
 )
 def test_bad_orders_are_rejected_before_anything_starts(
