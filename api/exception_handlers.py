@@ -27,14 +27,9 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from api.errors import ApiError
-from compliance.domain import ComplianceError
-from kernel.money import InvalidAmount
-from ledger.domain import LedgerError
-from orders.domain import OrdersError
+from kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
-
-DOMAIN_ERRORS: tuple[type[Exception], ...] = (LedgerError, OrdersError, ComplianceError)
 
 # Domain codes that are not "a business rule said no" (409).
 STATUS_BY_DOMAIN_CODE = {"not_found": 404, "invalid": 400}
@@ -61,12 +56,9 @@ def error_response(exc: Exception) -> Response | None:
     """The response for a known error, or None for one we do not recognise (a 500)."""
     if isinstance(exc, ApiError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
-    if isinstance(exc, DOMAIN_ERRORS):
-        code = getattr(exc, "code", "conflict")
-        status = STATUS_BY_DOMAIN_CODE.get(code, 409)
-        return Response(error_body(code, str(exc), getattr(exc, "details", {})), status=status)
-    if isinstance(exc, InvalidAmount):
-        return Response(error_body("invalid", str(exc), {"amount": [str(exc)]}), status=400)
+    if isinstance(exc, DomainError):
+        status = STATUS_BY_DOMAIN_CODE.get(exc.code, 409)
+        return Response(error_body(exc.code, str(exc), exc.details), status=status)
     if isinstance(exc, RequestDataTooBig):
         message = f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
         return Response(error_body("invalid", message), status=400)

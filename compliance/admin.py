@@ -14,10 +14,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
-from compliance.domain import ComplianceError, Decision
+from compliance.domain import Decision
 from compliance.models import ScreenedTransfer
 from config.admin import ReadOnlyAdmin, events_link
 from config.container import get_container
+from kernel.errors import DomainError
 from kernel.money import format_cents
 from projections.models import AlertSummary
 
@@ -63,7 +64,7 @@ class AlertAdmin(ReadOnlyAdmin):
             try:
                 compliance.resolve_alert(row.id, decision, request.user.get_username(), note)
                 done += 1
-            except ComplianceError as exc:
+            except DomainError as exc:
                 self.message_user(request, f"{row.id}: {exc}", messages.WARNING)
         self.message_user(
             request,

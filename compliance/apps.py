@@ -6,6 +6,7 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         from compliance.screening import TransferScreening
+        from config.container import get_container
         from messaging.handlers import register
 
-        register(TransferScreening.name, TransferScreening)
+        register(TransferScreening.name, lambda: TransferScreening(get_container().compliance))

@@ -13,9 +13,11 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from kernel.errors import DomainError
 
-class ComplianceError(Exception):
-    """A business rule of the compliance context said no. ``code`` is what clients see."""
+
+class ComplianceError(DomainError):
+    """A business rule of the compliance context said no."""
 
     code = "compliance_error"
 

@@ -22,7 +22,6 @@ from django.conf import settings
 from compliance.application import ComplianceApplication
 from compliance.models import ScreenedTransfer as ScreenedRow
 from compliance.rules import Finding, RuleSettings, ScreenedTransfer, screen
-from config.container import get_container
 from kernel.money import cents_from_text
 from messaging.subscriber import Delivery
 
@@ -44,7 +43,10 @@ class TransferScreening:
     name = "compliance:screening"
     event_types = ("transfer.completed",)
 
-    def __init__(self, rules: RuleSettings | None = None) -> None:
+    def __init__(
+        self, compliance: ComplianceApplication, rules: RuleSettings | None = None
+    ) -> None:
+        self.compliance = compliance
         self.rules = rules or RuleSettings.from_mapping(settings.COMPLIANCE_RULES)
 
     def apply(self, deliveries: Sequence[Delivery]) -> None:
@@ -93,11 +95,11 @@ class TransferScreening:
             )
         return history
 
-    @staticmethod
-    def raise_alerts(transfer: ScreenedTransfer, currency: str, findings: list[Finding]) -> None:
-        compliance: ComplianceApplication = get_container().compliance
+    def raise_alerts(
+        self, transfer: ScreenedTransfer, currency: str, findings: list[Finding]
+    ) -> None:
         for finding in findings:
-            compliance.raise_alert(
+            self.compliance.raise_alert(
                 transfer.id,
                 transfer.account,
                 transfer.amount,

@@ -16,7 +16,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from django.contrib.auth import get_user_model
 
-from api.management.commands.create_customer import create_customer
+from api.users import create_customer
 from config.container import Container
 from kernel.money import format_cents
 from ledger.domain import Account

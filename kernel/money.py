@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
+
+from kernel.errors import DomainError
 
 CENTS_PER_UNIT = 100
 DEFAULT_MAX_CENTS = 1_000_000_000_00
@@ -15,8 +18,14 @@ _CENT = Decimal("0.01")
 _AMOUNT_TEXT = re.compile(r"(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,2})?")
 
 
-class InvalidAmount(ValueError):
+class InvalidAmount(DomainError, ValueError):
     """An amount that is not a positive number of at most two decimals within the maximum."""
+
+    code = "invalid"
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return {"amount": [str(self)]}
 
 
 def parse_amount(value: object, *, max_cents: int = DEFAULT_MAX_CENTS) -> int:

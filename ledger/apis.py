@@ -12,7 +12,6 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAdminUser
@@ -34,6 +33,7 @@ from api.schema import (
     page_of,
 )
 from api.serializers import AmountField, InputSerializer, PositionField, TextField, render
+from api.users import user_exists
 from config.container import get_container
 from kernel.events import envelope
 from ledger.api_examples import MOVEMENT_EXAMPLES, OPEN_ACCOUNT_EXAMPLES, TRANSFER_EXAMPLES
@@ -139,7 +139,7 @@ class AccountsApi(APIView):
         if owner != request.user.get_username():
             if not request.user.is_staff:
                 raise ApiError(403, "permission_denied", "Only staff may open accounts for others.")
-            if not get_user_model().objects.filter(username=owner).exists():
+            if not user_exists(owner):
                 # Not found, as any other thing a body names that does not exist.
                 raise ApiError(404, "not_found", f"No user named {owner}.", {"owner": owner})
         currency = data.get("currency", settings.DEFAULT_CURRENCY)

@@ -142,10 +142,13 @@ class LedgerApplication(EventSourcedApplication):
         return self.transfer_runner(after_commit).start(transfer)
 
     def get_transfer(self, transfer_id: UUID) -> Transfer:
-        transfer = self.find(transfer_id, Transfer)
+        transfer = self.find_transfer(transfer_id)
         if transfer is None:
             raise TransferNotFound(f"Transfer {transfer_id} not found.")
         return transfer
+
+    def find_transfer(self, transfer_id: UUID) -> Transfer | None:
+        return self.find(transfer_id, Transfer)
 
     def transfer_runner(
         self, after_commit: AfterCommit | None = None

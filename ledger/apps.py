@@ -5,7 +5,8 @@ class LedgerConfig(AppConfig):
     name = "ledger"
 
     def ready(self) -> None:
+        from config.container import get_container
         from ledger.subscribers import ComplianceDecisions
         from messaging.handlers import register
 
-        register(ComplianceDecisions.name, ComplianceDecisions)
+        register(ComplianceDecisions.name, lambda: ComplianceDecisions(get_container().ledger))

@@ -13,10 +13,11 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from kernel.aggregates import FlatState
+from kernel.errors import DomainError
 
 
-class LedgerError(Exception):
-    """A business rule of the ledger said no. ``code`` is the stable name clients see."""
+class LedgerError(DomainError):
+    """A business rule of the ledger said no."""
 
     code = "ledger_error"
 

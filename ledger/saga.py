@@ -10,6 +10,7 @@ transaction with the saga's record of it: a crash leaves either both or neither.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -21,15 +22,32 @@ if TYPE_CHECKING:
     from ledger.application import LedgerApplication
 
 
+@dataclass(frozen=True)
+class TransferFacts:
+    """What a transfer moves, declared once: recorded when it starts, and again on the event
+    that ends it, so a consumer of ``transfer.completed`` needs nothing else."""
+
+    from_account: UUID
+    to_account: UUID
+    amount: int
+    currency: str
+    reference: str
+
+
 class Transfer(Saga):
     """A fund transfer: the saga's progress, and what ``GET /api/transfers/{id}/`` shows."""
 
-    class Started(Saga.Started):
-        from_account: UUID
-        to_account: UUID
-        amount: int
-        currency: str
-        reference: str
+    class Started(TransferFacts, Saga.Started):
+        pass
+
+    class Completed(TransferFacts, Saga.Completed):
+        pass
+
+    class Compensated(TransferFacts, Saga.Compensated):
+        pass
+
+    class Failed(TransferFacts, Saga.Failed):
+        pass
 
     def __init__(
         self,
@@ -48,35 +66,8 @@ class Transfer(Saga):
         self.currency = currency
         self.reference = reference
 
-    class Completed(Saga.Completed):
-        from_account: UUID
-        to_account: UUID
-        amount: int
-        currency: str
-        reference: str
-
-    class Compensated(Saga.Compensated):
-        from_account: UUID
-        to_account: UUID
-        amount: int
-        currency: str
-        reference: str
-
-    class Failed(Saga.Failed):
-        from_account: UUID
-        to_account: UUID
-        amount: int
-        currency: str
-        reference: str
-
     def outcome_facts(self) -> dict[str, Any]:
-        return {
-            "from_account": self.from_account,
-            "to_account": self.to_account,
-            "amount": self.amount,
-            "currency": self.currency,
-            "reference": self.reference,
-        }
+        return {fact.name: getattr(self, fact.name) for fact in fields(TransferFacts)}
 
 
 def debit_source(ledger: LedgerApplication, transfer: Transfer) -> Effects:

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Sequence
 from uuid import UUID
 
-from config.container import get_container
+from ledger.application import LedgerApplication
 from ledger.domain import AccountClosed, AccountStatus
 from ledger.models import AppliedEscalation
 from messaging.subscriber import Delivery
@@ -31,6 +31,9 @@ ESCALATED = "escalated"
 class ComplianceDecisions:
     name = "ledger:compliance-decisions"
     event_types = ("compliance.alert.resolved",)
+
+    def __init__(self, ledger: LedgerApplication) -> None:
+        self.ledger = ledger
 
     def apply(self, deliveries: Sequence[Delivery]) -> None:
         escalations = [d for d in deliveries if d.event["data"]["decision"] == ESCALATED]
@@ -49,9 +52,8 @@ class ComplianceDecisions:
             AppliedEscalation.objects.create(alert_id=alert_id, account=account, outcome=outcome)
             applied.add(alert_id)
 
-    @staticmethod
-    def freeze(account_id: UUID, alert_id: UUID, note: str) -> AppliedEscalation.Outcome:
-        ledger = get_container().ledger
+    def freeze(self, account_id: UUID, alert_id: UUID, note: str) -> AppliedEscalation.Outcome:
+        ledger = self.ledger
         if ledger.get_account(account_id).status == AccountStatus.FROZEN:
             return AppliedEscalation.Outcome.ALREADY_FROZEN
         reason = f"compliance alert {alert_id} escalated" + (f": {note}" if note else "")

@@ -335,7 +335,7 @@ class OrderHistoryApi(APIView):
         order = owned_order(request, order_id)  # the record decides whether it exists
         require_position(filters.get("min_position"), "orders", source="orders")
         app = orders()
-        row = OrderSummary.objects.filter(id=order.id).first()
+        row = order_get(user=request.user, order_id=order.id)
         if row is None:
             raise ApiError(
                 503,

@@ -15,11 +15,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from kernel.errors import DomainError
+
 _PRODUCT_NAMESPACE = uuid5(NAMESPACE_URL, "https://eventbank.example/products")
 
 
-class OrdersError(Exception):
-    """A business rule of the orders context said no. ``code`` is the stable name clients see."""
+class OrdersError(DomainError):
+    """A business rule of the orders context said no."""
 
     code = "orders_error"
 

@@ -26,7 +26,7 @@ from itertools import count
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from ledger.domain import LedgerError, TransferNotFound
+from kernel.errors import DomainError
 from orders.domain import InvalidState, Order, OutOfStock, PaymentRefused, RefundRefused
 from sagas.engine import Effects, Saga, SagaDefinition, SagaStatus, Step
 
@@ -90,8 +90,8 @@ class Payments(Protocol):
         """Run (or, for an existing ``transfer_id``, resume) a transfer to its end."""
         ...
 
-    def get_transfer(self, transfer_id: UUID) -> TransferOutcome:
-        """The transfer; ``TransferNotFound`` when there is none."""
+    def find_transfer(self, transfer_id: UUID) -> TransferOutcome | None:
+        """The transfer, or None when there is none."""
         ...
 
 
@@ -263,7 +263,7 @@ def _run_payment(ctx: Ordering, saga: OrderSaga) -> TransferOutcome:
             transfer_id=_payment_id(saga),
             reference=f"order {saga.order_id}",
         )
-    except LedgerError as error:  # refused before the transfer started (no such account, ...)
+    except DomainError as error:  # refused before it started (no such account, ...): its code
         raise PaymentRefused(error.code, str(error)) from error
 
 
@@ -279,12 +279,9 @@ def _run_refund(ctx: Ordering, saga: OrderSaga) -> UUID:
     merchant = ctx.payments.merchant_account(saga.currency)
     for attempt in count():
         transfer_id = refund_id(saga.id, attempt)
-        try:
-            earlier = ctx.payments.get_transfer(transfer_id)
-            if earlier.is_finished and earlier.status != SagaStatus.COMPLETED:
-                continue
-        except TransferNotFound:
-            pass
+        earlier = ctx.payments.find_transfer(transfer_id)
+        if earlier is not None and earlier.is_finished and earlier.status != SagaStatus.COMPLETED:
+            continue
         refund = ctx.payments.transfer_funds(
             merchant.id,
             saga.account,

@@ -19,9 +19,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from config.admin import ReadOnlyAdmin, events_link
 from config.container import get_container
+from kernel.errors import DomainError
 from kernel.money import format_cents
-from ledger.domain import LedgerError
-from orders.domain import OrdersError
 from projections.models import (
     AccountSummary,
     LedgerEntry,
@@ -57,7 +56,7 @@ class AccountSummaryAdmin(ReadOnlyAdmin):
             try:
                 ledger.unfreeze_account(row.id)
                 done += 1
-            except LedgerError as exc:
+            except DomainError as exc:
                 self.message_user(request, f"{row.id}: {exc}", messages.WARNING)
         self.message_user(request, f"{done} of {len(queryset)} unfrozen.", messages.SUCCESS)
 
@@ -106,7 +105,7 @@ class TransferSummaryAdmin(ReadOnlyAdmin):
         for row in queryset:
             try:
                 transfer = ledger.resume_transfer(row.id)
-            except LedgerError as exc:
+            except DomainError as exc:
                 self.message_user(request, f"Transfer {row.id}: {exc}", messages.WARNING)
                 continue
             self.message_user(request, f"Transfer {row.id}: {transfer.status}", messages.SUCCESS)
@@ -149,7 +148,7 @@ class OrderSummaryAdmin(ReadOnlyAdmin):
         for row in queryset:
             try:
                 sagas = orders.resume_order_sagas(row.id)
-            except (OrdersError, LedgerError) as exc:
+            except DomainError as exc:
                 self.message_user(request, f"Order {row.id}: {exc}", messages.WARNING)
                 continue
             outcome = ", ".join(f"{type(s).__name__} {s.status}" for s in sagas)

@@ -98,7 +98,8 @@ def test_a_replay_of_the_stream_raises_no_second_alert(container: Container, bus
     before = raised_alerts(container), ScreenedTransfer.objects.count()
 
     consume(bus, SCREENING, from_sequence=1)  # every transfer.completed delivered again
-    replay_from_store(TransferScreening(), container.applications)  # and again, from the store
+    # and again, from the store
+    replay_from_store(TransferScreening(container.compliance), container.applications)
 
     assert (raised_alerts(container), ScreenedTransfer.objects.count()) == before
     assert len(before[0]) == 1

@@ -49,8 +49,8 @@ class LedgerCrashingAfter:
     def merchant_account(self, currency: str) -> Any:
         return self.ledger.merchant_account(currency)
 
-    def get_transfer(self, transfer_id: UUID) -> TransferOutcome:
-        return self.ledger.get_transfer(transfer_id)
+    def find_transfer(self, transfer_id: UUID) -> TransferOutcome | None:
+        return self.ledger.find_transfer(transfer_id)
 
     def transfer_funds(self, *args: Any, **kwargs: Any) -> TransferOutcome:
         return self.ledger.transfer_funds(

@@ -1,0 +1,34 @@
+"""Customers are Django users who are not staff: making one, and asking whether a name is one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+
+class CustomerRefused(Exception):
+    """The username is taken, or the password does not pass the validators."""
+
+
+def user_exists(username: str) -> bool:
+    return get_user_model().objects.filter(username=username).exists()
+
+
+def create_customer(username: str, password: str, email: str = "") -> tuple[Any, str]:
+    """Create the user and its API token; return both. Refuses weak passwords and taken names."""
+    if user_exists(username):
+        raise CustomerRefused(f"A user named {username!r} exists already.")
+    User = get_user_model()  # noqa: N806
+    try:
+        validate_password(password, user=User(username=username, email=email))
+    except ValidationError as exc:
+        raise CustomerRefused(" ".join(exc.messages)) from None
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, email=email, password=password)
+        token = Token.objects.create(user=user)
+    return user, token.key
