@@ -1,17 +1,16 @@
-"""Serializer pieces every API shares: exact amounts, inputs that refuse unknown fields, and
-input validated and output rendered from fields built once."""
+"""Serializer pieces every API shares: exact amounts, text as given, inputs that refuse
+unknown fields and values of the wrong JSON type, and one way to validate and render."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from functools import cache
-from typing import Any
+from typing import Any, Protocol, cast
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
-from rest_framework.settings import api_settings
 
 from kernel.money import InvalidAmount, format_cents, parse_amount
 
@@ -79,17 +78,8 @@ class InputSerializer(serializers.Serializer):
 
     @classmethod
     def validated(cls, data: Any) -> dict[str, Any]:
-        """The validated body, or a 400 ``invalid`` naming each bad field.
-
-        ``cls(data=data).is_valid()`` builds and binds a copy of every field first, four times
-        the cost of validating a transfer. Validating only reads the fields and keeps nothing on
-        the serializer, so one instance per class, bound once (as for ``render``), checks every
-        body in every thread. A refusal is given as ``is_valid`` gives it, without validating
-        the body a second time."""
-        try:
-            return dict(_bound(cls).run_validation(data))
-        except serializers.ValidationError as refused:
-            raise serializers.ValidationError(_as_errors(refused.detail)) from None
+        """The validated body, or a 400 ``invalid`` naming each bad field."""
+        return serialization().validate(cls, data)
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -102,13 +92,6 @@ class InputSerializer(serializers.Serializer):
             if errors:
                 raise serializers.ValidationError(dict(sorted(errors.items())))
         return super().to_internal_value(data)
-
-
-def _as_errors(detail: Any) -> Any:
-    """``Serializer.errors`` of a refusal: a body of ``null`` is "No data provided"."""
-    if isinstance(detail, list) and len(detail) == 1 and getattr(detail[0], "code", None) == "null":
-        return {api_settings.NON_FIELD_ERRORS_KEY: [ErrorDetail("No data provided", code="null")]}
-    return detail
 
 
 class WholeNumberField(serializers.IntegerField):
@@ -137,23 +120,54 @@ class PositionField(serializers.IntegerField):
 
 
 def render(serializer_class: type[serializers.Serializer], instance: Any) -> dict[str, Any]:
-    """``serializer_class(instance).data``, as a plain dict, from fields built once per class.
-
-    Every serializer DRF makes deep-copies its class's declared fields and binds the copies
-    to itself, nested serializers included; for a response that copy cost more than the
-    rendering (7% of a web worker's CPU on a transfer). Rendering only reads the fields, so one
-    instance per class, bound once, renders every response in every thread."""
-    return _bound(serializer_class).to_representation(instance)
+    """``serializer_class(instance).data``, as a plain dict."""
+    return serialization().render(serializer_class, instance)
 
 
 def render_many(serializer_class: type[serializers.Serializer], rows: Iterable[Any]) -> list[Any]:
-    renderer = _bound(serializer_class)
-    return [renderer.to_representation(row) for row in rows]
+    return serialization().render_many(serializer_class, rows)
+
+
+class PerRequestSerializers:
+    """DRF's own way: a serializer made for each body validated and each object rendered.
+    ``settings.EVENTBANK_SERIALIZATION`` names the class the API uses (the tuning package has
+    one that makes fewer)."""
+
+    @staticmethod
+    def validate(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    @staticmethod
+    def render(serializer_class: type[serializers.Serializer], instance: Any) -> dict[str, Any]:
+        return dict(serializer_class(instance).data)
+
+    @staticmethod
+    def render_many(
+        serializer_class: type[serializers.Serializer], rows: Iterable[Any]
+    ) -> list[Any]:
+        return list(serializer_class(rows, many=True).data)
+
+
+class Serialization(Protocol):
+    def validate(
+        self, serializer_class: type[serializers.Serializer], data: Any
+    ) -> dict[str, Any]: ...
+
+    def render(
+        self, serializer_class: type[serializers.Serializer], instance: Any
+    ) -> dict[str, Any]: ...
+
+    def render_many(
+        self, serializer_class: type[serializers.Serializer], rows: Iterable[Any]
+    ) -> list[Any]: ...
+
+
+def serialization() -> Serialization:
+    return _serialization(settings.EVENTBANK_SERIALIZATION)
 
 
 @cache
-def _bound(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
-    """One instance of the class, its fields bound; shared, so only ever read from."""
-    serializer = serializer_class()
-    serializer.fields  # noqa: B018  bound here, before any thread shares the instance
-    return serializer
+def _serialization(name: str) -> Serialization:
+    return cast(Serialization, import_string(name)())

@@ -32,7 +32,7 @@ class ComplianceApplication(EventSourcedApplication):
         """
         alert = Alert.raise_for(transfer_id, account, amount, currency, rule, reason)
         try:
-            self.save_all(alert)
+            self.save(alert)
         except RecordConflictError:
             existing = self.find(alert.id, Alert)
             if existing is None:
@@ -52,7 +52,7 @@ class ComplianceApplication(EventSourcedApplication):
         def attempt() -> Alert:
             alert = self.get_alert(alert_id)
             alert.resolve(decision, by, note)
-            self.save_all(alert)
+            self.save(alert)
             return alert
 
         return self.retrying(attempt)

@@ -1,4 +1,5 @@
-"""The composition root: the one place that builds each context's application.
+"""The composition root: the one place that builds each context's application, with the
+speed-ups of the tuning package that the settings choose (``EVENTBANK_TUNING``).
 
 Built lazily, once per process — after a server has forked its workers, never at import
 time (a PostgreSQL store holds a connection pool that must not cross a fork) — and closed
@@ -10,14 +11,18 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TypeVar
 
 from compliance.application import ComplianceApplication
 from config.stores import eventstore_env
 from kernel.application import EventSourcedApplication
 from ledger.application import LedgerApplication
+from ledger.domain import Account
 from orders.application import OrdersApplication
+from sagas.engine import Saga
+from tuning import flat_copies
+from tuning.applications import tuned
 
 A = TypeVar("A", bound=EventSourcedApplication)
 
@@ -30,10 +35,17 @@ class Container:
     """
 
     def __init__(
-        self, store_urls: Mapping[str, str], *, saga_deadline_seconds: float = 60.0
+        self,
+        store_urls: Mapping[str, str],
+        *,
+        saga_deadline_seconds: float = 60.0,
+        tuning: Collection[str] = (),
     ) -> None:
         self._store_urls = dict(store_urls)
         self._saga_deadline_seconds = saga_deadline_seconds
+        self.tuning = frozenset(tuning)
+        if "flat_copies" in self.tuning:
+            flat_copies.install(Account, Saga)  # process-wide: these classes' copies are flat
         self._built: dict[str, EventSourcedApplication] = {}
         self._lock = threading.RLock()  # building orders builds the ledger it pays through
 
@@ -75,7 +87,8 @@ class Container:
         with self._lock:
             app = self._built.get(context)
             if app is None:
-                app = kind(env=eventstore_env(self._store_urls[context]))
+                env = eventstore_env(self._store_urls[context], tuning=self.tuning)
+                app = tuned(kind, self.tuning)(env=env)
                 if configure is not None:
                     configure(app)
                 self._built[context] = app
@@ -90,10 +103,18 @@ class Container:
 
 
 def build_container(
-    store_urls: Mapping[str, str], *, saga_deadline_seconds: float = 60.0
+    store_urls: Mapping[str, str],
+    *,
+    saga_deadline_seconds: float = 60.0,
+    tuning: Collection[str] | None = None,
 ) -> Container:
-    """The applications, each on the event store its URL names (built when first used)."""
-    return Container(store_urls, saga_deadline_seconds=saga_deadline_seconds)
+    """The applications, each on the event store its URL names (built when first used), with
+    the speed-ups ``tuning`` names (by default the settings': ``EVENTBANK_TUNING``)."""
+    if tuning is None:
+        from django.conf import settings
+
+        tuning = settings.TUNING
+    return Container(store_urls, saga_deadline_seconds=saga_deadline_seconds, tuning=tuning)
 
 
 _lock = threading.Lock()

@@ -8,6 +8,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from tuning import chosen
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -30,6 +32,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 DATA_DIR = Path(os.environ.get("EVENTBANK_DATA_DIR") or BASE_DIR / "var").resolve()
+
+# --- Tuning ----------------------------------------------------------------------------------
+# The speed-ups of the tuning package that this process uses: all of them by default, none
+# with EVENTBANK_TUNING=off (the system on the libraries' own defaults), or those named.
+# Each setting below that names a tuning class is chosen here; config/container.py applies
+# the applications' ones.
+
+TUNING = chosen(os.environ.get("EVENTBANK_TUNING", "on"))
+
+
+def tuned(module: str, tuned_name: str, plain_name: str) -> str:
+    """The dotted name of ``module``'s replacement when it is chosen, else the plain one's."""
+    return tuned_name if module in TUNING else plain_name
+
 
 _secret_key = os.environ.get("DJANGO_SECRET_KEY", "")
 if not _secret_key:
@@ -114,8 +130,7 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _default_db.setdefault("OPTIONS", {})["connect_timeout"] = 5
 if _default_db["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend, with a health check that looks at the socket before it sends SELECT 1.
-    _default_db["ENGINE"] = "config.database"
+    _default_db["ENGINE"] = tuned("database", "tuning.database", "django.db.backends.postgresql")
 DATABASES = {"default": _default_db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -208,12 +223,20 @@ AUTH_PASSWORD_VALIDATORS = [
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "api.authentication.TokenAuthentication",
+        tuned(
+            "token_auth",
+            "tuning.token_auth.TokenAuthentication",
+            "rest_framework.authentication.TokenAuthentication",
+        ),
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["api.parsers.ExactJSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.FirstRendererNegotiation",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": tuned(
+        "negotiation",
+        "tuning.negotiation.FirstRendererNegotiation",
+        "rest_framework.negotiation.DefaultContentNegotiation",
+    ),
     "DEFAULT_RENDERER_CLASSES": (
         ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"]
     ),
@@ -221,7 +244,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "api.exception_handlers.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.WriteRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        tuned(
+            "throttle",
+            "tuning.throttle.SteadyWriteRateThrottle",
+            "api.throttling.WriteRateThrottle",
+        )
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "auth": os.environ.get("EVENTBANK_AUTH_RATE", "20/min"),  # per client, per username
         "writes": os.environ.get("EVENTBANK_WRITE_RATE", "600/min"),
@@ -231,6 +260,15 @@ REST_FRAMEWORK = {
     # escape every per-client throttle.
     "NUM_PROXIES": int(os.environ.get("EVENTBANK_NUM_PROXIES", "0")),
 }
+
+# How request bodies are validated and answers rendered (api/serializers.py).
+EVENTBANK_SERIALIZATION = tuned(
+    "serializers", "tuning.serializers.SharedSerializers", "api.serializers.PerRequestSerializers"
+)
+# How a projector inserts new rows (projections/projectors.py).
+EVENTBANK_INSERT_NEW = tuned(
+    "copy_loader", "tuning.copy_loader.insert_by_copy", "projections.projectors.insert_with_orm"
+)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "eventbank API",

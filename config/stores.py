@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -20,8 +21,9 @@ def is_postgres(url: str) -> bool:
     return urlsplit(url).scheme in POSTGRES_SCHEMES
 
 
-def eventstore_env(url: str) -> dict[str, str]:
-    """The ``eventsourcing`` environment for one store URL."""
+def eventstore_env(url: str, *, tuning: Collection[str] = ()) -> dict[str, str]:
+    """The ``eventsourcing`` environment for one store URL (with the tuned recorder on
+    PostgreSQL when ``tuning`` names it)."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         path = unquote(parts.path)
@@ -50,16 +52,11 @@ def eventstore_env(url: str) -> dict[str, str]:
             # default). Eight is more than a web worker's four threads need.
             "POSTGRES_POOL_SIZE": query.get("pool_size", ["2"])[0],
             "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["6"])[0],
-            # No test query before each use of a pooled connection: it costs a round trip per
-            # checkout (a third of a transfer's time here). A connection a server restart
-            # broke fails its first statement instead, and the library retries store
-            # operations that fail so (up to 10 times, 0.2 s apart) on a fresh connection.
-            "POSTGRES_PRE_PING": "n",
             # The store's insert lock serialises writers; waiting longer than this is a fault.
             "POSTGRES_LOCK_TIMEOUT": "10",
-            # The insert as one call of a function that holds the lock only while the server works.
-            "APPLICATION_RECORDER_TOPIC": "config.recorders:OneRoundTripRecorder",
         }
+        if "recorder" in tuning:
+            env["APPLICATION_RECORDER_TOPIC"] = "config.recorders:OneRoundTripRecorder"
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]
         return env

@@ -2,24 +2,24 @@
 
 It adds what each context needs and the library leaves to us: correlation ids stamped on
 every stored event, a transcoding for ``date``, retries when optimistic concurrency says
-another writer got there first, and read access to the notification log by position.
+another writer got there first, and read access to the notification log by position. Saving,
+loading and snapshotting are the library's own (the tuning package may replace how, never
+what: ``tuning/``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import (
     BaseAggregate,
-    CanMutateProtocol,
     DomainEventProtocol,
     MutableOrImmutableAggregate,
-    Snapshot,
 )
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -50,16 +50,6 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-def fold(aggregate: Any, events: Iterable[CanMutateProtocol[Any]]) -> Any:
-    """Apply each event to the aggregate in turn: the library's ``project_aggregate`` without
-    its per-event ``isinstance(event, CanMutateProtocol)`` assert. A runtime-checkable
-    protocol is checked attribute by attribute, ~25 µs on Python 3.11; on a transfer's reads
-    that was a twentieth of a web worker's CPU."""
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
-
-
 class CorrelatingMapper(Mapper[UUID]):
     """Stamps each event with the correlation scope it was stored in, before it is encoded."""
 
@@ -78,23 +68,11 @@ class CorrelatingMapper(Mapper[UUID]):
 
 
 class EventSourcedApplication(Application[UUID]):
-    """What every context's application shares. Subclasses set ``name`` and ``catalogue``."""
+    """What every context's application shares. Subclasses set ``name`` and ``catalogue``,
+    and ``snapshotting_intervals`` (the library's) for aggregates with long histories."""
 
     catalogue: EventCatalogue
     conflict_retries = 20
-    # Keep recently used aggregates in memory, per process. A cached aggregate is brought up to
-    # date from the store on every read (one query for the events after its version, instead of
-    # a snapshot read and an events read and a fold from the snapshot), and handed out as a
-    # copy, so a command that fails leaves the cache untouched. Correct with any number of
-    # processes: the store, not the cache, decides what is current.
-    env = {"AGGREGATE_CACHE_MAXSIZE": "10000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
-    # Snapshot an aggregate of a type every so many events (see ``_take_due_snapshots``);
-    # with the cache in front, a snapshot serves only a process's first read of an aggregate.
-    snapshot_every: ClassVar[dict[type[BaseAggregate[UUID]], int]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.is_snapshotting_enabled = bool(cls.snapshot_every)  # a store for the snapshots
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(
@@ -110,61 +88,15 @@ class EventSourcedApplication(Application[UUID]):
         *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
         **kwargs: Any,
     ) -> list[Recording[UUID]]:
-        """The library's ``save``, without its runtime-protocol checks. It asks of each object
-        ``isinstance(obj, DomainEventProtocol)``, then ``isinstance(obj, CollectEventsProtocol)``;
-        a runtime-checkable protocol is checked attribute by attribute, and on a transfer's
-        saves that was 3% of a web worker's CPU. Here an event is what has an ``originator_id``
-        (an aggregate has an ``id``), and an aggregate's pending events are what its
-        ``collect_events`` returns."""
-        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
-        for obj in objs:
-            if obj is None:
-                continue
-            if hasattr(obj, "originator_id"):
-                processing_event.events.append(cast(DomainEventProtocol[UUID], obj))
-                continue
-            if hasattr(obj, "collect_events"):
-                processing_event.events.extend(obj.collect_events())
-            processing_event.aggregates[obj.id] = obj
-        processing_event.saved_kwargs.update(kwargs)
-        recordings = self._record(processing_event)
-        self._take_snapshots(processing_event)
-        self._notify(recordings)
-        self.notify(processing_event.events)
-        return recordings
-
-    def save_all(self, *aggregates: BaseAggregate[UUID] | None) -> int | None:
-        """Save in one transaction; return the highest notification id written (the position)."""
+        """The library's ``save``, in one transaction, inside the current correlation scope (a
+        fresh one outside a request or a message, so every event has one), which notes the
+        highest position it wrote (``position_written``)."""
         with ensure_correlation() as scope:
-            recordings = self.save(*aggregates)
-            self._take_due_snapshots(aggregates, recordings)
+            recordings = super().save(*objs, **kwargs)
             positions = [r.notification.id for r in recordings if r.notification.id is not None]
-            if not positions:
-                return None
-            position = max(positions)
-            scope.wrote(self.name, position)
-            return position
-
-    def _take_due_snapshots(
-        self,
-        aggregates: Sequence[BaseAggregate[UUID] | None],
-        recordings: Sequence[Recording[UUID]],
-    ) -> None:
-        """Snapshot each aggregate whose saved events reached a multiple of its interval. The
-        library's own snapshotting (``snapshotting_intervals``) reads the aggregate back from
-        the store, from its last snapshot, to take the next; the aggregate just saved is that
-        state already, so this takes it from there, at no read's cost."""
-        saved = {a.id: a for a in aggregates if a is not None}
-        for recording in recordings:
-            event = recording.domain_event
-            aggregate = saved.get(event.originator_id)
-            if aggregate is None:
-                continue
-            every = self.snapshot_every.get(type(aggregate))
-            if every and event.originator_version % every == 0:
-                assert self.snapshots is not None  # made when snapshot_every is set
-                snapshot_class = getattr(type(aggregate), "Snapshot", Snapshot)
-                self.snapshots.put([snapshot_class.take(aggregate)])
+            if positions:
+                scope.wrote(self.name, max(positions))
+            return recordings
 
     def retrying(self, operation: Callable[[], R]) -> R:
         """Run ``operation`` again from fresh reads while another writer wins the version race."""
@@ -182,9 +114,9 @@ class EventSourcedApplication(Application[UUID]):
         return list(self.events.get(aggregate_id))
 
     def load(self, aggregate_id: UUID) -> Any:
-        """The current aggregate with this id (``AggregateNotFoundError`` if none): a copy,
-        from the cache brought up to date, or folded from the last snapshot and the events."""
-        return self.repository.get(aggregate_id, projector_func=fold)
+        """The current aggregate with this id (``AggregateNotFoundError`` if none), folded from
+        its last snapshot and the events after it."""
+        return self.repository.get(aggregate_id)
 
     def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """The aggregate with this id if it exists and is a ``kind``; otherwise None."""

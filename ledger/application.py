@@ -25,7 +25,7 @@ _MERCHANT_NAMESPACE = uuid5(NAMESPACE_URL, "https://eventbank.example/merchant-a
 class LedgerApplication(EventSourcedApplication):
     name = "ledger"
     catalogue = LEDGER_EVENTS
-    snapshot_every = {Account: 100}  # a process's first read of an account folds < 100 events
+    snapshotting_intervals = {Account: 100}  # a first read of an account folds < 100 events
     transfer_deadline_seconds = 60.0
 
     # --- Accounts ----------------------------------------------------------------------------
@@ -34,7 +34,7 @@ class LedgerApplication(EventSourcedApplication):
         """Open an account. Opening an id that exists returns it (a retried request)."""
         account = Account(id=account_id or uuid4(), owner=owner, currency=currency)
         try:
-            self.save_all(account)
+            self.save(account)
         except RecordConflictError:
             existing = self.find(account.id, Account)
             if existing is None:
@@ -99,7 +99,7 @@ class LedgerApplication(EventSourcedApplication):
         def attempt() -> Account:
             account = self.get_account(account_id)
             command(account)
-            self.save_all(account)
+            self.save(account)
             return account
 
         return self.retrying(attempt)

@@ -12,7 +12,6 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from kernel.aggregates import FlatState
 from kernel.errors import DomainError
 
 
@@ -73,7 +72,7 @@ class EntryKind(StrEnum):
     REFUND = "refund"  # a transfer's debit given back (the saga's compensation)
 
 
-class Account(FlatState, Aggregate):
+class Account(Aggregate):
     @event("Opened")
     def __init__(self, id: UUID, owner: str, currency: str) -> None:
         self.owner = owner

@@ -48,7 +48,7 @@ MAX_ORDER_LINES = 50
 class OrdersApplication(EventSourcedApplication):
     name = "orders"
     catalogue = ORDERS_EVENTS
-    snapshot_every = {Product: 200}
+    snapshotting_intervals = {Product: 200}
     saga_deadline_seconds = 60.0
     currency = "EUR"  # the shop's prices, and the merchant account that takes its payments
     payments: Payments  # the ledger's application API, wired by the composition root
@@ -59,7 +59,7 @@ class OrdersApplication(EventSourcedApplication):
         """Add a product. Creating a SKU again with the same details returns it (a retry)."""
         product = Product.create(sku, name, price, stock)
         try:
-            self.save_all(product)
+            self.save(product)
         except RecordConflictError:
             existing = self.get_product(sku)
             if (existing.name, existing.price) != (name, price):
@@ -77,7 +77,7 @@ class OrdersApplication(EventSourcedApplication):
         def attempt() -> Product:
             product = self.get_product(sku)
             product.add_stock(quantity, reference)
-            self.save_all(product)
+            self.save(product)
             return product
 
         return self.retrying(attempt)
@@ -146,7 +146,7 @@ class OrdersApplication(EventSourcedApplication):
             products = [self.get_product(item["sku"]) for item in order.items]
             for product in products:
                 product.commit(order.id)
-            self.save_all(order, *products)
+            self.save(order, *products)
             return order
 
         return self.retrying(attempt)

@@ -13,16 +13,16 @@ or below that version changes nothing, so any history may be applied over any ro
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
-import psycopg
-from django.db import connection, models, transaction
+from django.conf import settings
+from django.db import models
 from django.db.models.fields import AutoFieldMixin
+from django.utils.module_loading import import_string
 
 from kernel.money import cents_from_text
 from messaging.subscriber import Delivery
@@ -172,77 +172,21 @@ def insert_new(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> Non
     """Insert ``rows`` (field name to value, each value as the database takes it: ints,
     strings, UUIDs, aware datetimes), skipping each that a unique constraint says exists.
 
-    On PostgreSQL the rows are loaded by binary COPY into a temporary table of the same
-    columns, then moved by one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (COPY itself
-    cannot skip a conflict). COPY's rows are written by psycopg's C code; ``bulk_create`` builds
-    a model per row and quotes every value into the statement's text in Python, and an
-    ``INSERT ... SELECT FROM unnest(arrays)`` (how this was done before) has psycopg dump each
-    array element by element in Python. In one thread here, 500-row batches of ``transactions``
-    cost ~22 µs of client CPU a row with the arrays and ~10 µs with COPY; in four alternated
-    rebuilds of 90,900 entries, COPY took 10-12% less time than the arrays in three and 2% more
-    in one at 2,000 rows a batch (at 500: 3-6% less in three, 1% more in one)."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_create(
-            (model(**row) for row in rows), ignore_conflicts=True, batch_size=1000
-        )
-        return
-    load = bulk_load(model)
-    connection.ensure_connection()
-    # psycopg's own cursor on Django's connection (so in its transaction, its errors raised as
-    # Django's): Django's cursor has no COPY. The staging table empties at each commit, so the
-    # three statements need one transaction: the caller's, or one of their own in autocommit.
-    with (
-        transaction.atomic(savepoint=False),
-        connection.wrap_database_errors,
-        psycopg.Cursor(connection.connection) as cursor,
-    ):
-        cursor.execute(load.staging)
-        with cursor.copy(load.copy) as copy:
-            copy.set_types(load.types)
-            for row in rows:
-                copy.write_row([row[name] for name in load.names])
-        cursor.execute(load.move)
+    ``settings.EVENTBANK_INSERT_NEW`` names the function that does it: ``insert_with_orm`` here,
+    or the tuning package's COPY loader."""
+    if rows:
+        _inserter(settings.EVENTBANK_INSERT_NEW)(model, rows)
 
 
-@dataclass(frozen=True)
-class BulkLoad:
-    """The statements ``insert_new`` runs for one table, written once.
-
-    The staging table is the session's own (``TEMP``), made by the first load on a connection
-    and emptied after each (a transaction may load more than once). A transaction that rolls
-    back takes the table's creation with it, so every load makes sure it exists. It has
-    the target's column types, and so its checks: a string too long for its ``varchar(n)``
-    fails the COPY instead of being cut."""
-
-    names: list[str]  # the fields, in the order of the columns below
-    types: list[str]  # their PostgreSQL types, for binary COPY
-    staging: str  # make the staging table if this session has none
-    copy: str  # load it
-    move: str  # insert its rows that are new, and empty it (two statements, one round trip)
+def insert_with_orm(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
+    model._default_manager.bulk_create(
+        (model(**row) for row in rows), ignore_conflicts=True, batch_size=1000
+    )
 
 
 @cache
-def bulk_load(model: type[models.Model]) -> BulkLoad:
-    fields = written_fields(model)
-    quote = connection.ops.quote_name
-    table = model._meta.db_table
-    target, staging = quote(table), quote(f"{table}_load")
-    columns = ", ".join(quote(f.column) for f in fields)
-    types = [
-        "text" if isinstance(f, models.CharField) else str(f.db_type(connection)) for f in fields
-    ]
-    # Only quoted names go into these texts.
-    make = f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS SELECT {columns}"
-    insert = f"INSERT INTO {target} ({columns}) SELECT {columns}"
-    return BulkLoad(
-        names=[f.name for f in fields],
-        types=types,
-        staging=f"{make} FROM {target} WITH NO DATA",
-        copy=f"COPY {staging} ({columns}) FROM STDIN (FORMAT BINARY)",
-        move=f"{insert} FROM {staging} ON CONFLICT DO NOTHING; DELETE FROM {staging}",  # noqa: S608
-    )
+def _inserter(name: str) -> Callable[[type[models.Model], Sequence[dict[str, Any]]], None]:
+    return cast(Callable[[type[models.Model], Sequence[dict[str, Any]]], None], import_string(name))
 
 
 def written_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:

@@ -32,7 +32,6 @@ from eventsourcing.domain import Aggregate, BaseAggregate
 from eventsourcing.persistence import RecordConflictError
 from eventsourcing.utils import get_topic
 
-from kernel.aggregates import FlatState
 from kernel.application import EventSourcedApplication
 from kernel.correlation import correlation_scope, current
 from kernel.events import META_FIELD
@@ -50,7 +49,7 @@ TERMINAL = frozenset({SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.F
 DEADLINE_EXCEEDED = "deadline_exceeded"
 
 
-class Saga(FlatState, Aggregate):
+class Saga(Aggregate):
     """The recorded progress of one saga. Concrete sagas subclass it and add their inputs.
 
     Its state is values and lists of them, and nothing in a list (a step's name, an entry of
@@ -241,7 +240,7 @@ class SagaRunner(Generic[C, S]):
         with scope:
             if self.definition.steps[0].remote:
                 try:
-                    self.app.save_all(saga)
+                    self.app.save(saga)
                 except RecordConflictError:
                     return self.run(saga.id)  # started before (a retry, or a concurrent twin)
                 self._committed(saga, "started")
@@ -298,7 +297,7 @@ class SagaRunner(Generic[C, S]):
         step = self.definition.next_step(saga)
         if step is None:
             saga.complete()
-            self.app.save_all(saga)
+            self.app.save(saga)
             return "completed"
         if self.clock() >= saga.deadline and not self.definition.past_pivot(saga):
             saga.step_failed(
@@ -308,7 +307,7 @@ class SagaRunner(Generic[C, S]):
                 undo_step=step.remote,
             )
             self._finish_if_nothing_to_undo(saga)
-            self.app.save_all(saga)
+            self.app.save(saga)
             return f"failed:{step.name}"
         try:
             effects = step.action(self.context, saga)
@@ -317,25 +316,25 @@ class SagaRunner(Generic[C, S]):
                 raise  # steps after the pivot must succeed when retried; this is a bug
             saga.step_failed(step.name, getattr(error, "code", "step_failed"), str(error))
             self._finish_if_nothing_to_undo(saga)
-            self.app.save_all(saga)
+            self.app.save(saga)
             return f"failed:{step.name}"
         saga.step_succeeded(step.name)
         if self.definition.next_step(saga) is None:
             saga.complete()  # the last step and the saga's end commit together
-        self.app.save_all(*effects, saga)
+        self.app.save(*effects, saga)
         return f"succeeded:{step.name}"
 
     def _compensate_next(self, saga: S) -> str:
         step = self.definition.next_compensation(saga)
         if step is None:
             saga.finish_compensation()
-            self.app.save_all(saga)
+            self.app.save(saga)
             return str(saga.status)
         assert step.compensation is not None
         effects = step.compensation(self.context, saga)
         saga.step_compensated(step.name)
         self._finish_if_nothing_to_undo(saga)
-        self.app.save_all(*effects, saga)
+        self.app.save(*effects, saga)
         return f"compensated:{step.name}"
 
     def _finish_if_nothing_to_undo(self, saga: S) -> None:

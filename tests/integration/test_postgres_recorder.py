@@ -30,6 +30,8 @@ from tests.conftest import fresh_stores
 from tests.support import released_together
 from tests.testapp.markers import Marker
 
+TUNED = ["recorder"]  # this recorder is the tuning package's
+
 
 class Log(Application[UUID]):
     """A bare application: its store is ``log_events`` in the test's schema."""
@@ -45,7 +47,7 @@ def log_url(store_urls: dict[str, str]) -> str:
 
 @contextmanager
 def opened(url: str, connections: int) -> Iterator[Log]:
-    app = Log(env=eventstore_env(f"{url}&pool_size={connections}&max_overflow=0"))
+    app = Log(env=eventstore_env(f"{url}&pool_size={connections}&max_overflow=0", tuning=TUNED))
     try:
         yield app
     finally:
@@ -220,7 +222,10 @@ def test_processes_starting_together_on_a_fresh_store_all_come_up(
         pytest.skip("needs PostgreSQL")
     for _ in range(10):
         with fresh_stores(tmp_path, stores_database) as urls:
-            assert starting_together(eventstore_env(f"{urls['ledger']}&pool_size=1"), 6) == []
+            assert (
+                starting_together(eventstore_env(f"{urls['ledger']}&pool_size=1", tuning=TUNED), 6)
+                == []
+            )
 
 
 def starting_together(env: dict[str, str], starters: int) -> list[BaseException]:

@@ -17,10 +17,10 @@ from django.db import connection
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
-from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
+from rest_framework.test import APIClient, APIRequestFactory
 
 from api.parsers import ExactJSONParser
-from api.throttling import PasswordAttemptThrottle, SteadyRateThrottle, WriteRateThrottle
+from api.throttling import PasswordAttemptThrottle
 from tests.e2e.conftest import server_env
 from tests.integration.test_ledger_api import assert_error, open_account
 from tests.support import released_together
@@ -81,39 +81,6 @@ def test_a_fourth_token_request_in_a_minute_is_refused_even_with_the_right_passw
     assert_error(refused, 429, "throttled")
     assert int(refused["Retry-After"]) > 0
     assert not Token.objects.exists()  # no token was handed out
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_a_rate_is_kept_steady_after_a_burst_of_one_periods_allowance(
-    three_writes_a_minute, make_user, monkeypatch
-) -> None:
-    """3/min: three at once, then one every 20 s; a quiet minute restores the burst."""
-    clock = Clock()
-    monkeypatch.setattr(SteadyRateThrottle, "timer", clock)
-    write = APIRequestFactory().post("/api/accounts/")
-    force_authenticate(write, user=make_user("alice"))
-
-    def attempt() -> float | None:
-        """None when allowed; else the seconds until a write would be allowed."""
-        throttle, request = WriteRateThrottle(), Request(write)
-        assert request.user.is_authenticated  # counted per user
-        return None if throttle.allow_request(request, None) else throttle.wait()
-
-    assert [attempt() for _ in range(3)] == [None, None, None]
-    assert attempt() == pytest.approx(20)
-    clock.now += 5
-    assert attempt() == pytest.approx(15)  # a refusal does not push the next chance back
-    clock.now += 15
-    assert [attempt(), attempt()] == [None, pytest.approx(20)]
-    clock.now += 60
-    assert [attempt() for _ in range(4)] == [None, None, None, pytest.approx(20)]
 
 
 # --- Every door that takes a password ---------------------------------------------------------

@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from ledger.apis import TransfersApi
 from orders.apis import OrdersApi
+from tuning.serializers import SharedSerializers
 
 TransferInput = TransfersApi.TransferInput
 PlaceOrderInput = OrdersApi.PlaceOrderInput
@@ -36,7 +37,7 @@ def test_a_refused_body_gets_drfs_own_errors(input_class: Any, body: Any) -> Non
     fresh = input_class(data=body)
     assert not fresh.is_valid()
     with pytest.raises(serializers.ValidationError) as refused:
-        input_class.validated(body)
+        SharedSerializers.validate(input_class, body)
     assert refused.value.detail == fresh.errors
 
 
@@ -44,13 +45,13 @@ def test_a_good_body_is_validated_without_building_a_serializer(monkeypatch) -> 
     body = {"from_account": ACCOUNT, "to_account": str(uuid4()), "amount": "12.50"}
     fresh = TransferInput(data=body)
     assert fresh.is_valid()
-    assert TransferInput.validated(body) == dict(fresh.validated_data)
+    assert SharedSerializers.validate(TransferInput, body) == dict(fresh.validated_data)
 
     def no_new_serializers(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("a serializer was built for a good body")
 
     monkeypatch.setattr(TransferInput, "__init__", no_new_serializers)
-    assert TransferInput.validated(body) == {
+    assert SharedSerializers.validate(TransferInput, body) == {
         "from_account": UUID(ACCOUNT), "to_account": UUID(body["to_account"]), "amount": 1250,
     }  # fmt: skip
 
@@ -58,11 +59,13 @@ def test_a_good_body_is_validated_without_building_a_serializer(monkeypatch) -> 
 def test_threads_sharing_the_serializer_each_get_their_own_body() -> None:
     def check(n: int) -> bool:
         body = {"account": ACCOUNT, "items": [{"sku": f"sku-{n}", "quantity": n % 7 + 1}]}
-        good = PlaceOrderInput.validated(body) == {
+        good = SharedSerializers.validate(PlaceOrderInput, body) == {
             "account": UUID(ACCOUNT), "items": [{"sku": f"sku-{n}", "quantity": n % 7 + 1}],
         }  # fmt: skip
         try:
-            PlaceOrderInput.validated({"account": ACCOUNT, "items": [{"sku": f"s{n}"}]})
+            SharedSerializers.validate(
+                PlaceOrderInput, {"account": ACCOUNT, "items": [{"sku": f"s{n}"}]}
+            )
         except serializers.ValidationError as refused:
             return good and refused.detail == {
                 "items": {0: {"quantity": ["This field is required."]}}

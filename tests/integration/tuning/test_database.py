@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, connections
 from django.db.backends.postgresql import base
 
-from config.database.base import DatabaseWrapper
+from tuning.database.base import DatabaseWrapper
 
 pytestmark = pytest.mark.django_db
 

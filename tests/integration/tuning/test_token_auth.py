@@ -13,7 +13,7 @@ from django.forms.models import model_to_dict
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
-from api.authentication import TokenAuthentication
+from tuning.token_auth import TokenAuthentication
 
 pytestmark = pytest.mark.django_db
 

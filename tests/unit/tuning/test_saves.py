@@ -1,4 +1,4 @@
-"""``EventSourcedApplication.save`` stores what the library's ``Application.save`` stores, without
+"""``tuning.saves``: the tuned save stores what the library's ``Application.save`` stores, without
 asking a runtime-checkable protocol about each object it is given."""
 
 from __future__ import annotations
@@ -14,12 +14,20 @@ from eventsourcing.domain import CollectEventsProtocol, DomainEventProtocol
 from ledger.application import LedgerApplication
 from ledger.domain import Account
 from tests.unit.conftest import IN_MEMORY
+from tuning.applications import tuned
+
+TunedLedger = tuned(LedgerApplication, ["saves"])
+
+
+@pytest.fixture
+def ledger() -> LedgerApplication:
+    return TunedLedger(env=IN_MEMORY)
 
 
 def saved_by(save: Any) -> list[tuple[Any, ...]]:
     """Open an account; save a deposit into it, a bare event of another account, and nothing
     (None), in one call; then a freeze. What the log holds: whose, which version, what."""
-    app = LedgerApplication(env=IN_MEMORY)
+    app = TunedLedger(env=IN_MEMORY)
     account = app.open_account("alice", "EUR")
     account.deposit(500, "seed")
     other = Account(id=UUID(int=1), owner="bob", currency="EUR")
@@ -38,7 +46,7 @@ def saved_by(save: Any) -> list[tuple[Any, ...]]:
 
 
 def test_it_stores_what_the_librarys_save_stores() -> None:
-    ours = saved_by(LedgerApplication.save)
+    ours = saved_by(TunedLedger.save)
     assert ours == saved_by(Application.save)
     assert [(who, version) for who, version, _ in ours] == [
         ("alice", 1), ("alice", 2), ("bob", 1), ("alice", 3)

@@ -1,16 +1,17 @@
 """Django's PostgreSQL backend, whose health check costs no round trip on a healthy connection.
 
-With ``CONN_HEALTH_CHECKS`` on, Django sends ``SELECT 1`` before the first query of every
-request that reuses a connection. On a transfer that is one round trip in six, and 4% of a web
-worker's CPU. It is there to notice a connection the server has closed: after a restart, a
-terminated backend, a server that died. Each of those leaves something to read on the
-connection's socket: the server's last message (a FATAL error), or the end of the stream. An
-idle connection with nothing to read has not been closed, so this check looks at the socket
-without waiting, and only when something is there, or the connection is not idle, lets
-Django's ``SELECT 1`` decide.
+Replaces: ``DatabaseWrapper.is_usable`` of Django's PostgreSQL backend, which with
+``CONN_HEALTH_CHECKS`` sends ``SELECT 1`` before the first query of every request that reuses a
+connection, to notice one the server has closed (a restart, a terminated backend, a server that
+died).
 
-What neither check sees in time is a peer that vanished without a word (a cable cut): the
-``SELECT 1`` would wait on it as long as the request's own query will.
+Why it is safe: each of those leaves something to read on the connection's socket: the server's
+last message (a FATAL error), or the end of the stream. An idle connection with nothing to read
+has not been closed, so this looks at the socket without waiting, and only when something is
+there, or the connection is not idle, lets Django's ``SELECT 1`` decide.
+
+What would break it: nothing the ``SELECT 1`` would catch in time: a peer that vanished without
+a word (a cable cut) keeps the request's own query waiting as long as it would keep the check.
 """
 
 from __future__ import annotations

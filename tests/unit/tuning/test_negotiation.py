@@ -12,7 +12,7 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from api.negotiation import FirstRendererNegotiation
+from tuning.negotiation import FirstRendererNegotiation
 
 ACCEPTS = [
     None,  # no Accept header
