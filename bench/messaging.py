@@ -31,9 +31,8 @@ from ledger.domain import Account  # noqa: E402
 from messaging.connection import connect  # noqa: E402
 from messaging.embedded import NatsServer  # noqa: E402
 from messaging.handlers import register  # noqa: E402
-from messaging.management.commands.relay_events import relay_events  # noqa: E402
-from messaging.management.commands.run_subscriber import run_subscribers  # noqa: E402
 from messaging.relay import encode  # noqa: E402
+from messaging.runtime import relay_events, run_subscribers  # noqa: E402
 from messaging.stream import StreamSettings, ensure_stream  # noqa: E402
 from messaging.subscriber import Delivery  # noqa: E402
 
@@ -99,7 +98,7 @@ def relay_figure(container: Container, url: str) -> Figure:
     windows of 256 concurrent publishes) to a stream of its own."""
     backlog = container.ledger.max_position()
     started = time.perf_counter()
-    asyncio.run(relay_events(container, url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, url, once=True, stop=asyncio.Event()))
     relay_seconds = time.perf_counter() - started
 
     raw_stream = StreamSettings(name="RAW", prefix="raw")

@@ -30,8 +30,7 @@ prepare()
 from bench.messaging import fill_store  # noqa: E402
 from config.container import build_container  # noqa: E402
 from messaging.embedded import NatsServer  # noqa: E402
-from messaging.management.commands.relay_events import relay_events  # noqa: E402
-from messaging.management.commands.run_subscriber import run_subscribers  # noqa: E402
+from messaging.runtime import relay_events, run_subscribers  # noqa: E402
 from projections.models import LedgerEntry  # noqa: E402
 from projections.rebuild import rebuild  # noqa: E402
 
@@ -115,7 +114,9 @@ def main() -> None:
         settings.NATS_URL = server.url
         fill_store(container, args.events)
         events = container.ledger.max_position()
-        asyncio.run(relay_events(container, server.url, once=True, stop=asyncio.Event()))
+        asyncio.run(
+            relay_events(container.applications, server.url, once=True, stop=asyncio.Event())
+        )
 
         started = time.perf_counter()
         [subscriber] = asyncio.run(

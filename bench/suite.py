@@ -49,9 +49,8 @@ from config.container import Container, build_container  # noqa: E402
 from config.management.commands.run_all import web_server  # noqa: E402
 from config.web_server import WORKERS  # noqa: E402
 from messaging.embedded import NatsServer, free_port, wait_until_listening  # noqa: E402
-from messaging.management.commands.relay_events import relay_events  # noqa: E402
-from messaging.management.commands.run_subscriber import run_subscribers  # noqa: E402
 from messaging.models import SubscriberPosition  # noqa: E402
+from messaging.runtime import relay_events, run_subscribers  # noqa: E402
 from projections.models import LedgerEntry  # noqa: E402
 from projections.rebuild import rebuild  # noqa: E402
 
@@ -339,7 +338,7 @@ def lag(container: Container, accounts: list[UUID], env: dict[str, str], seconds
     are; a poller notes when each transfer's credit entry appears in ``transactions``. The
     backlog the throughput figures left is relayed and projected first: this is steady state."""
     url = env["NATS_URL"]
-    asyncio.run(relay_events(container, url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, url, once=True, stop=asyncio.Event()))
     asyncio.run(run_subscribers(["projection:transactions"], url, once=True))
     services = [
         subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
@@ -450,7 +449,9 @@ def main() -> None:
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "EVENTBANK_WRITE_RATE": "100000000/min",  # one user drives the load: no brake
         }
-        asyncio.run(relay_events(container, server.url, once=True, stop=asyncio.Event()))
+        asyncio.run(
+            relay_events(container.applications, server.url, once=True, stop=asyncio.Event())
+        )
 
         for figure in transfers(container, accounts, token, args.seconds, env):
             figures.append(figure)

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 # Every speed-up, by module name; ``on`` means all of these.
 MODULES = (
-    "saves",
     "snapshots",
-    "folds",
     "aggregate_cache",
     "flat_copies",
     "serializers",

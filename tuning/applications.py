@@ -2,8 +2,8 @@
 between ``kernel.application.EventSourcedApplication`` and the library's ``Application``.
 
 Each mixin subclasses ``Application`` and is listed after the context's class, so Python's
-method order puts it just above the library's class: the core's ``save`` (correlation,
-positions) still runs first and calls down into the tuned ``save``, which replaces the
+method order puts it just above the library's class: the core's methods (its ``save``, with
+correlation and positions) run first and call down into the tuned ones, which replace the
 library's. Only ``config/container.py`` calls this.
 """
 
@@ -13,16 +13,12 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from tuning.aggregate_cache import AggregateCache
-from tuning.folds import FoldsWithoutAsserts
-from tuning.saves import SavesWithoutProtocolChecks
 from tuning.snapshots import SnapshotsFromSavedState
 
 A = TypeVar("A")
 
 MIXINS = {
-    "saves": SavesWithoutProtocolChecks,
     "snapshots": SnapshotsFromSavedState,
-    "folds": FoldsWithoutAsserts,
     "aggregate_cache": AggregateCache,
 }
 

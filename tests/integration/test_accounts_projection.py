@@ -15,9 +15,8 @@ from rest_framework.test import APIClient
 
 from config.container import Container
 from ledger.domain import LedgerError
-from messaging.management.commands.relay_events import relay_events
-from messaging.management.commands.run_subscriber import run_subscribers
 from messaging.models import SubscriberPosition
+from messaging.runtime import relay_events, run_subscribers
 from projections.models import AccountSummary, TransferSummary
 from tests.integration.conftest import Bus
 from tests.integration.test_ledger_api import assert_error, deposit, open_account
@@ -29,7 +28,7 @@ ACCOUNTS = "projection:accounts"
 
 def project(container: Container, bus: Bus) -> None:
     """Relay what is stored, then let the ledger's projections apply what is on the stream."""
-    asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
     names = [ACCOUNTS, "projection:transactions", "projection:transfers"]
     asyncio.run(run_subscribers(names, bus.url, once=True))
 

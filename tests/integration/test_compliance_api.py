@@ -12,9 +12,8 @@ from rest_framework.test import APIClient
 from compliance.domain import Alert, AlertStatus
 from config.container import Container
 from ledger.domain import AccountStatus
-from messaging.management.commands.relay_events import relay_events
-from messaging.management.commands.run_subscriber import run_subscribers
 from messaging.replay import replay_from_store, stored_deliveries
+from messaging.runtime import relay_events, run_subscribers
 from messaging.subscriber import Delivery
 from projections.models import AccountSummary, AlertSummary
 from projections.projectors import AccountSummaryProjector, AlertProjector
@@ -188,7 +187,7 @@ def test_min_position_reads_the_decision_back(container: Container, bus: Bus, st
     resolved = staff_client.post(
         f"{ALERTS}{alert.id}/resolve/", {"decision": "cleared"}, format="json"
     ).json()
-    asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
     asyncio.run(run_subscribers([AlertProjector.name], bus.url, once=True))
     listed = staff_client.get(f"{ALERTS}?min_position={resolved['position']}").json()
     assert [(a["id"], a["status"]) for a in listed["results"]] == [(str(alert.id), "cleared")]

@@ -17,10 +17,9 @@ from config.container import Container
 from ledger.domain import AccountFrozen, AccountStatus
 from ledger.models import AppliedEscalation
 from ledger.subscribers import ComplianceDecisions
-from messaging.management.commands.relay_events import relay_events
-from messaging.management.commands.run_subscriber import run_subscribers
 from messaging.models import DeadLetter, SubscriberPosition
 from messaging.replay import replay_from_store
+from messaging.runtime import relay_events, run_subscribers
 from tests.integration.conftest import Bus
 from tests.support import funded
 
@@ -29,7 +28,7 @@ SCREENING, DECISIONS = TransferScreening.name, ComplianceDecisions.name
 
 
 def relay(container: Container, bus: Bus) -> None:
-    asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
 
 
 def consume(bus: Bus, *names: str, from_sequence: int | None = None) -> Any:

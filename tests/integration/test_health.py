@@ -14,9 +14,7 @@ from config import container as composition
 from config.container import Container, build_container
 from messaging.embedded import free_port
 from messaging.handlers import names
-from messaging.management.commands.relay_events import relay_events
-from messaging.management.commands.run_subscriber import run_subscribers
-from messaging.management.commands.setup_nats import setup_nats
+from messaging.runtime import relay_events, run_subscribers, setup_nats
 from tests.integration.conftest import Bus
 from tests.support import funded
 
@@ -72,7 +70,7 @@ def test_a_subscriber_past_the_lag_bound_is_named_until_it_catches_up(
     assert "projection:products" not in body["subscriber_lag"]  # it reads no ledger events
     assert body["subscriber_lag"].endswith("(bound 2)")
 
-    asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
     asyncio.run(run_subscribers(names(), bus.url, once=True))
     status, body = health()
     assert (status, body["down"], body["subscriber_lag"]) == (200, [], "ok")

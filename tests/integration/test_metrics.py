@@ -16,9 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from config import web_server
 from config.container import Container
-from messaging.management.commands.relay_events import relay_events
-from messaging.management.commands.run_subscriber import run_subscribers
 from messaging.models import DeadLetter
+from messaging.runtime import relay_events, run_subscribers
 from tests.integration.conftest import ROOT, Bus
 from tests.support import funded
 
@@ -71,7 +70,7 @@ def test_state_is_read_from_the_stores_and_projections_at_scrape_time(
     ledger.transfer_funds(a, b, 100)
     ledger.freeze_account(b, "review")
     ledger.transfer_funds(a, b, 100)  # compensated
-    asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
     asyncio.run(run_subscribers(["projection:transfers"], bus.url, once=True))
     DeadLetter.objects.create(
         subscriber="projection:accounts", subject="x", stream_sequence=3, payload="{}", error="e"

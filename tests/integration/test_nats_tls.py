@@ -21,7 +21,7 @@ from config.container import Container
 from messaging.certificates import CertificateSet
 from messaging.connection import ping
 from messaging.embedded import NatsServer, ServerTls, free_port, nats_server_binary
-from messaging.management.commands.relay_events import relay_events
+from messaging.runtime import relay_events
 from tests.support import funded, read_stream, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -108,7 +108,9 @@ def test_the_relay_publishes_over_mutual_tls(
     funded(container.ledger, 500)
 
     async def relay_once() -> dict[str, int]:
-        return await relay_events(container, tls_server.url, once=True, stop=asyncio.Event())
+        return await relay_events(
+            container.applications, tls_server.url, once=True, stop=asyncio.Event()
+        )
 
     positions = asyncio.run(relay_once())
     messages = asyncio.run(read_stream(tls_server.url, client_tls.NATS_STREAM))

@@ -13,9 +13,8 @@ from django.test import Client
 from config.container import Container
 from kernel.correlation import correlation_scope
 from messaging.handlers import names
-from messaging.management.commands.relay_events import relay_events
-from messaging.management.commands.run_subscriber import run_subscribers
 from messaging.models import DeadLetter
+from messaging.runtime import relay_events, run_subscribers
 from projections.models import OrderSummary, TransferSummary
 from sagas.engine import Saga
 from tests.integration.conftest import Bus
@@ -47,7 +46,7 @@ def crash_after(transition: str) -> Any:
 
 
 def project(container: Container, bus: Bus, subscribers: list[str] = PROJECTIONS) -> None:
-    asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
     asyncio.run(run_subscribers(subscribers, bus.url, once=True))
 
 
@@ -234,7 +233,7 @@ def test_the_event_browser_finds_a_wrong_context_empty(
 def test_the_positions_page_shows_each_relay_and_subscriber_lag(
     container: Container, bus: Bus, shop: dict[str, UUID], admin_client: Client
 ) -> None:
-    asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
     DeadLetter.objects.create(
         subscriber="projection:orders", subject="x", stream_sequence=1, payload="{}", error="boom"
     )

@@ -10,8 +10,7 @@ import pytest
 
 from config.container import Container
 from kernel.events import envelope
-from messaging.management.commands.relay_events import relay_events
-from messaging.management.commands.run_subscriber import run_subscribers
+from messaging.runtime import relay_events, run_subscribers
 from messaging.subscriber import Delivery
 from orders.application import OrdersApplication
 from projections.models import OrderSummary, ProductStock
@@ -116,7 +115,7 @@ def test_through_the_stream_the_projections_equal_the_aggregates(
     ]
     orders.ship_order(placed[0])
     orders.cancel_order(placed[1])
-    asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
     names = [OrderSummaryProjector.name, ProductStockProjector.name]
     asyncio.run(run_subscribers(names, bus.url, once=True))
     for order_id in placed:

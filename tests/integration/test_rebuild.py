@@ -22,9 +22,8 @@ from rest_framework.test import APIClient
 
 from config.container import Container
 from messaging.connection import connect
-from messaging.management.commands.relay_events import relay_events
-from messaging.management.commands.run_subscriber import run_subscribers
 from messaging.models import SubscriberPosition
+from messaging.runtime import relay_events, run_subscribers
 from projections.models import AccountSummary, LedgerEntry, TransferSummary
 from projections.projectors import PROJECTORS
 from projections.rebuild import RebuildError, Source, rebuild, shadow_model
@@ -45,7 +44,7 @@ LEDGER_PROJECTIONS: dict[str, type[Model]] = {
 
 
 def relay(container: Container, bus: Bus) -> None:
-    asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
 
 
 def project(container: Container, bus: Bus) -> None:

@@ -16,7 +16,7 @@ from uuid import uuid4
 import pytest
 
 from config.container import Container, build_container
-from messaging.management.commands.relay_events import relay_events
+from messaging.runtime import relay_events
 from tests.integration.conftest import Bus, Commands, PrivatePostgres
 from tests.support import read_stream, wait_for
 from tests.testapp.markers import Marker
@@ -103,7 +103,9 @@ def test_concurrent_writers_reach_the_stream_exactly_once_in_order(
 ) -> None:
     async def scenario() -> None:
         stop = asyncio.Event()
-        relay = asyncio.create_task(relay_events(container, bus.url, once=False, stop=stop))
+        relay = asyncio.create_task(
+            relay_events(container.applications, bus.url, once=False, stop=stop)
+        )
         await asyncio.to_thread(write_load(container, seconds=2.0).join)
         expected = sum(len(p) for p in stored_positions(container).values())
 

@@ -22,8 +22,7 @@ from config.demo import (
     seed_demo,
 )
 from config.management.commands.run_all import Command as RunAll
-from messaging.management.commands.relay_events import relay_events
-from messaging.management.commands.run_subscriber import run_subscribers
+from messaging.runtime import relay_events, run_subscribers
 from orders.domain import OrderStatus
 from tests.integration.conftest import Bus
 from tests.support import balances
@@ -61,7 +60,7 @@ def test_the_demo_has_users_money_stock_transfers_and_orders(container: Containe
 
 def test_its_large_transfer_raises_a_large_transfer_alert(container: Container, bus: Bus) -> None:
     seed_demo(container)
-    asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
     asyncio.run(run_subscribers([TransferScreening.name], bus.url, once=True))
 
     raised = {

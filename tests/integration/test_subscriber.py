@@ -19,8 +19,8 @@ import pytest
 from messaging.connection import connect, jetstream_session
 from messaging.dead_letters import retry, unresolved
 from messaging.handlers import handler
-from messaging.management.commands.run_subscriber import run_subscribers
 from messaging.models import DeadLetter, SubscriberPosition
+from messaging.runtime import run_subscribers
 from messaging.stream import ensure_stream, stream_settings
 from messaging.subscriber import Delivery, Subscriber
 from tests.integration.conftest import Bus, Commands

@@ -9,8 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.container import Container
-from messaging.management.commands.relay_events import relay_events
-from messaging.management.commands.run_subscriber import run_subscribers
+from messaging.runtime import relay_events, run_subscribers
 from projections.models import LedgerEntry
 from tests.integration.conftest import Bus
 from tests.integration.test_ledger_api import assert_error, deposit, open_account
@@ -20,7 +19,7 @@ TRANSACTIONS = "projection:transactions"
 
 
 def project(container: Container, bus: Bus) -> None:
-    asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
     asyncio.run(run_subscribers([TRANSACTIONS], bus.url, once=True))
 
 

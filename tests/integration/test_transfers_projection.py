@@ -8,8 +8,7 @@ import asyncio
 import pytest
 
 from config.container import Container
-from messaging.management.commands.relay_events import relay_events
-from messaging.management.commands.run_subscriber import run_subscribers
+from messaging.runtime import relay_events, run_subscribers
 from tests.integration.conftest import Bus
 from tests.integration.test_ledger_api import assert_error, deposit, open_account
 
@@ -17,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def project(container: Container, bus: Bus) -> None:
-    asyncio.run(relay_events(container, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
     names = ["projection:accounts", "projection:transfers"]
     asyncio.run(run_subscribers(names, bus.url, once=True))
 

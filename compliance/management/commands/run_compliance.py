@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from compliance.screening import TransferScreening
 from messaging.lifecycle import stop_on_signals
-from messaging.management.commands.run_subscriber import run_subscribers
+from messaging.runtime import run_subscribers
 
 
 class Command(BaseCommand):

@@ -26,7 +26,7 @@ from config.demo import demo_is_seeded, demo_login_lines
 from config.supervisor import Child, Supervisor
 from config.web_server import WORKERS
 from messaging.embedded import NatsServer
-from messaging.management.commands.setup_nats import setup_nats
+from messaging.runtime import setup_nats
 
 
 def manage(*args: str) -> list[str]:

@@ -11,33 +11,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config.container import get_container
-from messaging.connection import jetstream_session
 from messaging.handlers import UnknownSubscriber, handler
 from messaging.lifecycle import stop_on_signals
 from messaging.replay import replay_from_store
+from messaging.runtime import run_subscribers
 from messaging.subscriber import Subscriber
-
-
-async def run_subscribers(
-    names: list[str],
-    url: str,
-    *,
-    once: bool = False,
-    from_sequence: int | None = None,
-    since: datetime | None = None,
-    stop: asyncio.Event | None = None,
-) -> list[Subscriber]:
-    """Run the named subscribers side by side on one connection until stopped (or caught up)."""
-    stop = stop or asyncio.Event()
-    async with jetstream_session(url, name=f"eventbank-{'+'.join(names)}") as (js, stream):
-        subscribers = [Subscriber(handler(n), js, stream) for n in names]
-        if from_sequence is not None or since is not None:
-            for subscriber in subscribers:
-                await subscriber.rewind(sequence=from_sequence, since=since)
-        async with asyncio.TaskGroup() as group:
-            for subscriber in subscribers:
-                group.create_task(subscriber.run(stop, once=once))
-        return subscribers
 
 
 class Command(BaseCommand):

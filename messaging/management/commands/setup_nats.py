@@ -12,16 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from messaging.connection import connect
-from messaging.stream import ensure_stream, stream_settings
-
-
-async def setup_nats(url: str) -> str:
-    client = await connect(url, name="eventbank-setup", daemon=False)
-    try:
-        return await ensure_stream(client.jetstream(), stream_settings())
-    finally:
-        await client.close()
+from messaging.runtime import setup_nats
+from messaging.stream import stream_settings
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from messaging.lifecycle import stop_on_signals
-from messaging.management.commands.run_subscriber import run_subscribers
+from messaging.runtime import run_subscribers
 from projections.projectors import PROJECTORS
 
 

@@ -1,0 +1,105 @@
+"""What the messaging commands run: the outbox relay, the subscribers, the stream's set-up.
+
+Each is an ``async`` function a command starts with ``asyncio.run`` (and a test or a benchmark
+awaits directly); the commands only parse their arguments, call one of these, and print.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+from asgiref.sync import sync_to_async
+from django.db import connections
+
+from kernel.application import EventSourcedApplication
+from messaging.connection import connect, jetstream_session
+from messaging.handlers import handler
+from messaging.lifecycle import sleep_unless
+from messaging.locks import lock_for
+from messaging.positions import RelayPositions
+from messaging.relay import Relay, RelayStopped
+from messaging.stream import ensure_stream, stream_settings
+from messaging.subscriber import Subscriber
+
+logger = logging.getLogger(__name__)
+LOCK_RETRY_SECONDS = 1.0
+
+
+async def relay_events(
+    applications: Mapping[str, EventSourcedApplication],
+    url: str,
+    *,
+    once: bool,
+    stop: asyncio.Event,
+) -> dict[str, int]:
+    """Relay every source (one per application): each holds its source's lock, so a second
+    relay waits as a standby; with ``once``, publish what is stored now and return the
+    positions."""
+    client = await connect(url, name="eventbank-relay")
+    try:
+        js = client.jetstream()
+        stream = stream_settings()
+        await ensure_stream(js, stream)
+        relays = [Relay(app, js, stream, RelayPositions()) for app in applications.values()]
+        # A TaskGroup: if one source's relay fails, the others stop too (and the process exits
+        # for its supervisor to restart), rather than publishing on a closing connection.
+        async with asyncio.TaskGroup() as group:
+            tasks = {
+                r.source: group.create_task(_relay_source(r, once=once, stop=stop)) for r in relays
+            }
+        return {source: task.result() for source, task in tasks.items()}
+    finally:
+        await client.drain()
+        await sync_to_async(connections.close_all)()  # the executor thread's, for the ORM
+
+
+async def _relay_source(relay: Relay, *, once: bool, stop: asyncio.Event) -> int:
+    lock = lock_for(f"relay:{relay.source}")
+    while not stop.is_set():
+        if not await sync_to_async(lock.try_acquire, thread_sensitive=False)():
+            logger.info("relay %s: another relay holds the source; waiting", relay.source)
+            await sleep_unless(stop, LOCK_RETRY_SECONDS)
+            continue
+        try:
+            if once:
+                return await relay.catch_up(stop)
+            await relay.run(stop, lock_held=sync_to_async(lock.still_held, thread_sensitive=False))
+        except RelayStopped:
+            pass
+        finally:
+            await sync_to_async(lock.release, thread_sensitive=False)()
+    return await relay.positions.load(relay.source)
+
+
+async def run_subscribers(
+    names: list[str],
+    url: str,
+    *,
+    once: bool = False,
+    from_sequence: int | None = None,
+    since: datetime | None = None,
+    stop: asyncio.Event | None = None,
+) -> list[Subscriber]:
+    """Run the named subscribers side by side on one connection until stopped (or caught up)."""
+    stop = stop or asyncio.Event()
+    async with jetstream_session(url, name=f"eventbank-{'+'.join(names)}") as (js, stream):
+        subscribers = [Subscriber(handler(n), js, stream) for n in names]
+        if from_sequence is not None or since is not None:
+            for subscriber in subscribers:
+                await subscriber.rewind(sequence=from_sequence, since=since)
+        async with asyncio.TaskGroup() as group:
+            for subscriber in subscribers:
+                group.create_task(subscriber.run(stop, once=once))
+        return subscribers
+
+
+async def setup_nats(url: str) -> str:
+    """Create or update the stream that carries every event: safe to run at every start."""
+    client = await connect(url, name="eventbank-setup", daemon=False)
+    try:
+        return await ensure_stream(client.jetstream(), stream_settings())
+    finally:
+        await client.close()
