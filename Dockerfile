@@ -36,11 +36,11 @@ RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret python manage.py collectst
 EXPOSE 8000
 # No HEALTHCHECK here: the workers run this image too and serve no HTTP; docker-compose.yml checks
 # the web service itself.
-# Exec form, so the web server (granian, started by config/web_server.py) receives SIGTERM and
+# Exec form, so the web server (granian, started by ops/web_server.py) receives SIGTERM and
 # lets requests finish. Threads, because requests mostly wait on PostgreSQL and NATS. Django is
 # imported in each worker, never before the fork: each builds its own event-store connection
-# pools (see "Fork safety" in the design notes). config/web_server.py also ends a worker whose
+# pools (see "Fork safety" in the design notes). ops/web_server.py also ends a worker whose
 # server died and lets /metrics sum every worker's request counts. Each request is logged by the
 # app itself (as JSON, with its correlation id), so the server keeps no access log of its own.
 # Set --workers to the cores the container gets.
-CMD ["python", "-m", "config.web_server", "--host", "0.0.0.0", "--port", "8000", "--workers", "3"]
+CMD ["python", "-m", "ops.web_server", "--host", "0.0.0.0", "--port", "8000", "--workers", "3"]

@@ -57,10 +57,11 @@ test-integration: install  ## stores, relay, projectors against real NATS and da
 test-e2e: install  ## HTTP against the running system
 	$(SQLITE_ENV) $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
-lint: install  ## ruff and mypy
+lint: install  ## ruff, mypy, and the import contracts of docs/architecture.md
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-cache
 
 bench: install  ## every figure beside its anchor, measured in one run (var/bench/latest.json)
 	$(BIN)/python -m bench.suite $(BENCH_ARGS)

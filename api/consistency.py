@@ -16,7 +16,7 @@ from django.conf import settings
 
 from api.errors import ApiError
 from api.serializers import LARGEST_POSITION, WholeNumberField
-from config.container import get_container
+from kernel.application import EventSourcedApplication
 from projections.selectors import caught_up_to, wait_until_caught_up
 
 
@@ -31,13 +31,17 @@ def min_position_field() -> WholeNumberField:
     )
 
 
-def require_position(position: int | None, projection: str, *, source: str) -> None:
-    """Return once ``projection`` has applied ``position`` of ``source``'s log (None: at once);
-    503 ``projection_behind`` at once for a position beyond the log's head or when too many
-    requests are waiting already, and after the wait when the projection is still behind."""
+def require_position(
+    position: int | None, projection: str, *, log: EventSourcedApplication
+) -> None:
+    """Return once ``projection`` has applied ``position`` of ``log``, the notification log of
+    the application that wrote it (None: at once); 503 ``projection_behind`` at once for a
+    position beyond the log's head or when too many requests are waiting already, and after
+    the wait when the projection is still behind."""
+    source = log.name
     if position is None or caught_up_to(projection, source) >= position:
         return
-    head = get_container().application(source).max_position()
+    head = log.max_position()
     if position > head:
         raise _behind(projection, source, position, f"nor has its log (its head is {head})")
     timeout = settings.READ_YOUR_WRITES_TIMEOUT_SECONDS

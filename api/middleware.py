@@ -18,7 +18,7 @@ from kernel.correlation import correlation_scope
 logger = logging.getLogger("eventbank.requests")
 
 # Unregistered: /metrics puts it in the registry it builds per scrape, or, with several
-# web workers, reads every worker's count from PROMETHEUS_MULTIPROC_DIR (config/metrics.py).
+# web workers, reads every worker's count from PROMETHEUS_MULTIPROC_DIR (ops/metrics.py).
 REQUESTS = Counter(
     "eventbank_http_requests",
     "HTTP requests answered, by method and status code",

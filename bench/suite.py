@@ -46,11 +46,11 @@ from bench.figures import Figure  # noqa: E402
 from bench.messaging import fill_store, relay_figure  # noqa: E402
 from bench.projections import copy_anchor, executemany_anchor  # noqa: E402
 from config.container import Container, build_container  # noqa: E402
-from config.management.commands.run_all import web_server  # noqa: E402
-from config.web_server import WORKERS  # noqa: E402
 from messaging.embedded import NatsServer, free_port, wait_until_listening  # noqa: E402
 from messaging.models import SubscriberPosition  # noqa: E402
 from messaging.runtime import relay_events, run_subscribers  # noqa: E402
+from ops.run_all import web_server  # noqa: E402
+from ops.web_server import WORKERS  # noqa: E402
 from projections.models import LedgerEntry  # noqa: E402
 from projections.rebuild import rebuild  # noqa: E402
 

@@ -16,10 +16,10 @@ from django.utils.safestring import SafeString
 
 from compliance.domain import Decision
 from compliance.models import ScreenedTransfer
-from config.admin import ReadOnlyAdmin, events_link
 from config.container import get_container
 from kernel.errors import DomainError
 from kernel.money import format_cents
+from ops.admin_helpers import ReadOnlyAdmin, events_link
 from projections.models import AlertSummary
 
 

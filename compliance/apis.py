@@ -63,7 +63,7 @@ class AlertsApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, self.AlertFilters)
-        require_position(filters.get("min_position"), "alerts", source="compliance")
+        require_position(filters.get("min_position"), "alerts", log=compliance())
         return paginated(request, self, alert_list(filters=filters), AlertOutput)
 
 

@@ -61,7 +61,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "config.apps.EventbankAdminConfig",  # django.contrib.admin, with the operations pages
+    "ops.apps.EventbankAdminConfig",  # django.contrib.admin, with the operations pages
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -71,7 +71,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "config",
+    "ops",
     "api",
     "messaging",
     "ledger",
@@ -181,7 +181,7 @@ SAGA_RECOVERY_INTERVAL_SECONDS = float(os.environ.get("EVENTBANK_SAGA_RECOVERY_I
 SAGA_RECOVERY_OLDER_THAN_SECONDS = float(os.environ.get("EVENTBANK_SAGA_RECOVERY_OLDER_THAN", "30"))
 
 # --- Demo ----------------------------------------------------------------------------------
-# `run_all` seeds the demo (config/demo.py) when this is on and the database has no users at
+# `run_all` seeds the demo (ops/demo.py) when this is on and the database has no users at
 # all. Off unless asked for: `make run` turns it on; a production deployment never should.
 
 SEED_DEMO = env_bool("EVENTBANK_SEED_DEMO", False)

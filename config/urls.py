@@ -3,8 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config.health import healthz
-from config.metrics import metrics
+from ops.health import healthz
+from ops.metrics import metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),

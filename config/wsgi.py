@@ -1,4 +1,4 @@
-"""WSGI entry point: the app ``config.web_server`` serves in each worker.
+"""WSGI entry point: the app ``ops.web_server`` serves in each worker.
 
 The URLconf, and with it every view and serializer, is imported here, as the worker starts,
 rather than on its first request: that import takes about 0.3 s on the 2-core development

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from config.admin import ReadOnlyAdmin
 from ledger.models import AppliedEscalation
+from ops.admin_helpers import ReadOnlyAdmin
 
 
 @admin.register(AppliedEscalation)

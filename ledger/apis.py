@@ -23,6 +23,7 @@ from api.consistency import min_position_field, require_position
 from api.errors import ApiError
 from api.idempotency import run_idempotently
 from api.pagination import PageParameters, paginated, query_filters
+from api.permissions import may_see
 from api.schema import (
     EVENTS,
     IDEMPOTENCY_KEY,
@@ -71,10 +72,6 @@ def require_owner(request: Request, account_id: UUID) -> str:
     return owner
 
 
-def may_see(request: Request, owner: str) -> bool:
-    return bool(request.user.is_staff or owner == request.user.get_username())
-
-
 class AccountOutput(serializers.Serializer):
     id = serializers.UUIDField()
     owner = serializers.CharField()
@@ -110,7 +107,7 @@ class AccountsApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, self.AccountFilters)
-        require_position(filters.get("min_position"), "accounts", source="ledger")
+        require_position(filters.get("min_position"), "accounts", log=ledger())
         accounts = account_list(user=request.user, filters=filters)
         return paginated(request, self, accounts, self.AccountListOutput)
 
@@ -263,7 +260,7 @@ class AccountTransactionsApi(APIView):
     def get(self, request: Request, account_id: UUID) -> Response:
         filters = query_filters(request, self.EntryFilters)
         account = owned_account(request, account_id)
-        require_position(filters.get("min_position"), "transactions", source="ledger")
+        require_position(filters.get("min_position"), "transactions", log=ledger())
         entries = entry_list(account_id=account.id, filters=filters)
         return paginated(request, self, entries, self.EntryOutput)
 
@@ -403,7 +400,7 @@ class TransfersApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, self.TransferFilters)
-        require_position(filters.get("min_position"), "transfers", source="ledger")
+        require_position(filters.get("min_position"), "transfers", log=ledger())
         transfers = transfer_list(user=request.user, filters=filters)
         return paginated(request, self, transfers, self.TransferListOutput)
 

@@ -6,9 +6,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from config.admin import ReadOnlyAdmin
 from messaging.dead_letters import retry
 from messaging.models import DeadLetter, RelayPosition, SubscriberPosition
+from ops.admin_helpers import ReadOnlyAdmin
 
 
 @admin.register(DeadLetter)

@@ -78,6 +78,10 @@ class Payments(Protocol):
 
     def merchant_account(self, currency: str) -> Account: ...
 
+    def owner_of(self, account_id: UUID) -> str:
+        """Who owns the account; the ledger's ``not_found`` error when there is none."""
+        ...
+
     def transfer_funds(
         self,
         from_account: UUID,

@@ -17,10 +17,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from config.admin import ReadOnlyAdmin, events_link
 from config.container import get_container
 from kernel.errors import DomainError
 from kernel.money import format_cents
+from ops.admin_helpers import ReadOnlyAdmin, events_link
 from projections.models import (
     AccountSummary,
     LedgerEntry,

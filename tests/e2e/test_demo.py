@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from config.demo import ALICE_CURRENT, ALICE_SAVINGS, DEMO_PASSWORD, STAFF_USERNAME, demo_id
+from ops.demo import ALICE_CURRENT, ALICE_SAVINGS, DEMO_PASSWORD, STAFF_USERNAME, demo_id
 from tests.support import wait_for
 
 pytestmark = pytest.mark.slow

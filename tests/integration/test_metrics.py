@@ -14,10 +14,10 @@ import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from config import web_server
 from config.container import Container
 from messaging.models import DeadLetter
 from messaging.runtime import relay_events, run_subscribers
+from ops import web_server
 from tests.integration.conftest import ROOT, Bus
 from tests.support import funded
 

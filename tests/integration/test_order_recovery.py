@@ -18,8 +18,8 @@ from uuid import UUID, uuid4
 import pytest
 
 from config.container import Container, build_container
-from config.management.commands.recover_sagas import recover
 from ledger.application import LedgerApplication
+from ops.recovery import recover
 from orders.application import OrdersApplication
 from orders.domain import OrderStatus
 from orders.saga import Ordering, PlaceOrder, TransferOutcome
@@ -48,6 +48,9 @@ class LedgerCrashingAfter:
 
     def merchant_account(self, currency: str) -> Any:
         return self.ledger.merchant_account(currency)
+
+    def owner_of(self, account_id: UUID) -> str:
+        return self.ledger.owner_of(account_id)
 
     def find_transfer(self, transfer_id: UUID) -> TransferOutcome | None:
         return self.ledger.find_transfer(transfer_id)

@@ -12,7 +12,8 @@ from django.core.management import call_command
 from compliance.domain import alert_id
 from compliance.screening import TransferScreening
 from config.container import Container
-from config.demo import (
+from messaging.runtime import relay_events, run_subscribers
+from ops.demo import (
     ALICE_CURRENT,
     ALICE_SAVINGS,
     BOB_CURRENT,
@@ -21,8 +22,7 @@ from config.demo import (
     demo_id,
     seed_demo,
 )
-from config.management.commands.run_all import Command as RunAll
-from messaging.runtime import relay_events, run_subscribers
+from ops.run_all import banner, seed_demo_if_empty
 from orders.domain import OrderStatus
 from tests.integration.conftest import Bus
 from tests.support import balances
@@ -101,15 +101,13 @@ def test_the_command_honours_verbosity(container: Container) -> None:
 
 def test_run_all_seeds_only_a_database_without_users(container: Container, make_user) -> None:
     make_user("someone-real")
-    run_all = RunAll(stdout=io.StringIO())
-    assert run_all.seed_demo_if_empty() is False
+    assert seed_demo_if_empty(say=print) is False
     assert set(positions(container).values()) == {0}
-    assert "demo login" not in run_all.banner("127.0.0.1", 8000, demo=False)
+    assert "demo login" not in banner("127.0.0.1", 8000, demo=False)
 
 
 def test_run_all_seeds_an_empty_database_and_says_how_to_log_in(container: Container) -> None:
-    run_all = RunAll(stdout=io.StringIO())
-    assert run_all.seed_demo_if_empty() is True
+    assert seed_demo_if_empty(say=print) is True
     assert positions(container)["ledger"] > 0
-    banner = run_all.banner("127.0.0.1", 8000, demo=True)
-    assert f"password {DEMO_PASSWORD}" in banner and str(ALICE_CURRENT) in banner
+    shown = banner("127.0.0.1", 8000, demo=True)
+    assert f"password {DEMO_PASSWORD}" in shown and str(ALICE_CURRENT) in shown

@@ -1,4 +1,4 @@
-"""The production web server (``config/web_server.py``) as real processes: granian's workers
+"""The production web server (``ops/web_server.py``) as real processes: granian's workers
 serving an app that answers with their process id, stopped, killed and replaced the ways
 production stops, kills and replaces them."""
 
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from config.web_server import GRACE_SECONDS, PARENT_CHECK_SECONDS
 from messaging.embedded import free_port
+from ops.web_server import GRACE_SECONDS, PARENT_CHECK_SECONDS
 from tests.integration.conftest import ROOT
 from tests.support import wait_for
 
@@ -89,7 +89,7 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         port = port or free_port()
         log = tmp_path / f"server-{len(started)}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "config.web_server", "--port", str(port), "--workers", "2",
+            [sys.executable, "-m", "ops.web_server", "--port", str(port), "--workers", "2",
              "--app", PID_APP],
             cwd=ROOT, env={"PATH": "/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
             stdout=log.open("w"), stderr=subprocess.STDOUT,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from config import web_server
+from ops import web_server
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -423,12 +423,12 @@ def test_dockerfile_does_not_run_as_root():
 
 
 def test_dockerfile_cmd_runs_the_web_server_on_the_wsgi_application():
-    """The default command is config.web_server serving Django's app on every address, port
+    """The default command is ops.web_server serving Django's app on every address, port
     8000, as its own argument parser reads the command."""
     cmds = [arguments for keyword, arguments in dockerfile_instructions() if keyword == "CMD"]
     assert len(cmds) == 1
     command = argv(cmds[0])
-    assert command[:3] == ["python", "-m", "config.web_server"]
+    assert command[:3] == ["python", "-m", "ops.web_server"]
     options = web_server.arguments(command[3:])
     assert (options.host, options.port, options.app) == ("0.0.0.0", 8000, web_server.DJANGO)  # noqa: S104
     assert options.workers >= 2
@@ -467,7 +467,7 @@ def test_compliance_decisions_run_the_ledger_subscriber_of_alert_resolutions(ser
 
 def test_run_all_supervises_what_compose_runs_as_workers():
     """`make run` and production start the same background services, under the same names."""
-    from config.management.commands.run_all import background_services
+    from ops.run_all import background_services
 
     children = {child.name: child.argv[2:] for child in background_services()}
     assert set(children) == set(WORKER_COMMANDS)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from compliance.domain import alert_id
-from config.demo import demo_id
+from ops.demo import demo_id
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted((ROOT / "docs").rglob("*.md"))

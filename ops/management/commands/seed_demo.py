@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config.container import get_container
-from config.demo import DEMO_PASSWORD, STAFF_USERNAME, DemoSeedError, seed_demo
+from ops.demo import DEMO_PASSWORD, DemoSeedError, seed_demo
 
 
 class Command(BaseCommand):
@@ -37,8 +37,4 @@ class Command(BaseCommand):
             for what in report.present:
                 self.stdout.write(f"already there: {what}")
         if verbosity >= 1:
-            verb = "would create" if dry_run else "created"
-            self.stdout.write(
-                f"seed_demo: {verb} {len(report.created)}, already there {len(report.present)}. "
-                f"Log in as alice, bob or {STAFF_USERNAME} (staff) with {DEMO_PASSWORD!r}."
-            )
+            self.stdout.write(report.summary(dry_run=dry_run))

@@ -4,7 +4,7 @@ Two kinds of figure, each kept where it is true for every process:
 
 - Request counts are counted per process by ``api.middleware.RequestLogMiddleware``. With
   several web workers a scrape reaches one worker, so each worker writes its counts to
-  ``PROMETHEUS_MULTIPROC_DIR`` (set by ``config/web_server.py``) and the scrape sums them all
+  ``PROMETHEUS_MULTIPROC_DIR`` (set by ``ops/web_server.py``) and the scrape sums them all
   (prometheus-client's multiprocess mode). In a single process they are read directly.
 - Everything else is read from the databases at scrape time — sagas by status from the
   projections, positions and lag, dead letters — so no process keeps a gauge that another
@@ -28,9 +28,9 @@ from prometheus_client.registry import Collector
 from api.exception_handlers import json_error, read_only
 from api.middleware import REQUESTS
 from config.container import get_container
-from config.lag import relay_lags, sources, subscriber_lags
 from messaging.handlers import names
 from messaging.models import DeadLetter
+from ops.lag import relay_lags, sources, subscriber_lags
 from projections.models import OrderSummary, TransferSummary
 
 

@@ -1,6 +1,6 @@
 """The production web server: granian serving Django's WSGI application.
 
-    python -m config.web_server [--host 0.0.0.0] [--port 8000] [--workers 2] [--threads 4]
+    python -m ops.web_server [--host 0.0.0.0] [--port 8000] [--workers 2] [--threads 4]
 
 ``make run`` starts it through ``run_all``, the image runs it as its command, and ``make bench``
 measures it. granian replaced gunicorn here because it costs less per request: in alternated
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     prepare_counts_directory()
     os.environ[APP_VARIABLE] = args.app  # the workers inherit the environment
     Server(
-        "config.web_server:application",  # this module's name even when run as __main__
+        "ops.web_server:application",  # this module's name even when run as __main__
         address=args.host,
         port=args.port,
         interface=Interfaces.WSGI,

@@ -15,23 +15,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from config.container import Container, get_container
-from sagas.engine import Saga
-
-
-def recover(container: Container, older_than: float, *, dry_run: bool = False) -> list[Saga]:
-    """Run every unfinished saga older than ``older_than`` seconds to its end: transfers first,
-    then order sagas (whose payments are transfers, so they find those already settled)."""
-    if dry_run:
-        ledger = container.ledger
-        transfers: list[Saga] = [
-            ledger.get_transfer(i) for i in ledger.unfinished_transfers(older_than)
-        ]
-        return transfers + list(container.orders.unfinished_sagas(older_than))
-    return [
-        *container.ledger.recover_transfers(older_than),
-        *container.orders.recover_sagas(older_than),
-    ]
+from config.container import get_container
+from ops.recovery import recover
 
 
 class Command(BaseCommand):

@@ -14,9 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.views.generic import TemplateView
 
 from config.container import get_container
-from config.lag import relay_lags, sources, subscriber_lags
 from kernel.events import envelope
 from messaging.models import DeadLetter
+from ops.lag import relay_lags, sources, subscriber_lags
 
 
 class ConsoleView(TemplateView):

@@ -63,6 +63,13 @@ class SeedReport:
     created: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
 
+    def summary(self, *, dry_run: bool = False) -> str:
+        verb = "would create" if dry_run else "created"
+        return (
+            f"seed_demo: {verb} {len(self.created)}, already there {len(self.present)}. "
+            f"Log in as alice, bob or {STAFF_USERNAME} (staff) with {DEMO_PASSWORD!r}."
+        )
+
 
 def seed_demo(
     container: Container, *, dry_run: bool = False, say: Callable[[str], None] | None = None

@@ -1,17 +1,12 @@
-"""What the site's admin pages share: the admin site itself, with its operations pages, and the
-base for read-only tables."""
+"""The admin site: Django's, with the operations pages beside the models' tables."""
 
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import URLPattern, URLResolver, path, reverse
-from django.utils.html import format_html
-from django.utils.http import urlencode
-from django.utils.safestring import SafeString
 
 from api.throttling import refuse_password_attempt
 
@@ -38,7 +33,7 @@ class EventbankAdminSite(admin.AdminSite):
         return refuse_password_attempt(request) or super().password_change(request, extra_context)
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
-        from config import console
+        from ops import console
 
         return [
             path(
@@ -80,23 +75,3 @@ class EventbankAdminSite(admin.AdminSite):
             ],
         }
         return [operations, *app_list]
-
-
-def events_link(context: str, aggregate_id: UUID, label: str = "events") -> SafeString:
-    """A link to the event browser showing one aggregate's stored events."""
-    query = urlencode({"context": context, "aggregate": str(aggregate_id)})
-    return format_html('<a href="{}?{}">{}</a>', reverse("admin:event_browser"), query, label)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """For tables written only by the system (projectors, the relay, subscribers): browse and
-    search, never add, change or delete — a fix goes through the aggregates, or a rebuild."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -18,8 +18,8 @@ from nats.js.errors import NotFoundError
 
 from api.exception_handlers import read_only
 from config.container import get_container
-from config.lag import sources, subscriber_lags, worst_by_subscriber
 from messaging.connection import connect, ping
+from ops.lag import sources, subscriber_lags, worst_by_subscriber
 
 logger = logging.getLogger(__name__)
 
