@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +42,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
+from bench.drive import CLIENTS, drive  # noqa: E402
 from bench.figures import Figure  # noqa: E402
 from bench.messaging import fill_store, relay_figure  # noqa: E402
 from bench.projections import copy_anchor, executemany_anchor  # noqa: E402
@@ -55,7 +56,6 @@ from projections.models import LedgerEntry  # noqa: E402
 from projections.rebuild import rebuild  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CLIENTS = 8
 
 
 # --- Transfers beside pgbench, in alternated rounds ---------------------------------------------
@@ -138,32 +138,6 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
     return {"p50_ms": round(cuts[49] * 1000, 1), "p99_ms": round(cuts[98] * 1000, 1)}
 
 
-def drive(clients: int, seconds: float, one: Callable[[random.Random], None]) -> list[float]:
-    """``clients`` threads calling ``one`` back to back for ``seconds``; every latency. Each
-    thread is new, so a client that keeps a connection in a ``threading.local`` makes a new one
-    each time."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
-
-    def client(seed: int) -> None:
-        rng, mine = random.Random(seed), []
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            one(rng)
-            mine.append(time.perf_counter() - started)
-        with lock:
-            latencies.extend(mine)
-        connection.close()
-
-    threads = [threading.Thread(target=client, args=(seed,)) for seed in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies
-
-
 @contextmanager
 def web_server_serving(env: dict[str, str]) -> Iterator[tuple[int, list[int]]]:
     """The web server as ``make run`` starts it: its port and its workers, once every worker
@@ -188,7 +162,7 @@ def transfers(
     ``seconds`` each. Over HTTP, the clients keep their connections alive through a round and
     connect anew in the next, so each round is a new split of them between the workers."""
     per_round = max(1, seconds // ROUNDS)
-    pgbench, http_rounds, app_rounds = PgBench(), Rounds(), Rounds()
+    pgbench, http_rounds, app_rounds, plain_rounds = PgBench(), Rounds(), Rounds(), Rounds()
     web_cpu, splits = 0.0, list[list[int]]()
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     with web_server_serving(env) as (port, workers):
@@ -221,6 +195,7 @@ def transfers(
             web_cpu += cpu_seconds(workers) - cpu_before
             reading.join()
             app_rounds.add(drive(CLIENTS, per_round, in_process), per_round)
+            plain_rounds.add(untuned_transfers(accounts, per_round, env), per_round)
     anchor = f"pgbench TPS ({pgbench.how})"
     figures = []
     for name, measured, extra in (
@@ -230,6 +205,9 @@ def transfers(
             "connections_per_worker": splits if workers else None,
         }),
         ("transfer_app", app_rounds, {}),
+        ("transfer_app_plain", plain_rounds, {
+            "tuned_over_plain": round(app_rounds.rate / plain_rounds.rate, 2),
+        }),
     ):  # fmt: skip
         figures.append(Figure(
             name, measured.rate, "transfers/s", anchor, pgbench.tps,
@@ -238,6 +216,17 @@ def transfers(
                    "pgbench_per_round": pgbench.tps_per_round},
         ))  # fmt: skip
     return figures
+
+
+def untuned_transfers(accounts: list[UUID], seconds: int, env: dict[str, str]) -> list[float]:
+    """The in-process transfers on the system with no speed-up (``bench.plain``), on these
+    accounts: their latencies."""
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.plain", str(seconds), *map(str, accounts)],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=seconds + 120,
+    )  # fmt: skip
+    latencies: list[float] = json.loads(run.stdout)
+    return latencies
 
 
 # --- The web workers, read from /proc (Linux; elsewhere their figures are left out) -------------
@@ -482,15 +471,15 @@ def main() -> None:
 
 def report(figures: list[Figure], events: int) -> None:
     print(f"\n{VENDOR}, {events:,} events for relay/projector/rebuild, {CLIENTS} clients")
-    print(f"{'figure':<15}{'value':>12} {'unit':<12}{'anchor':<34}{'anchor value':>14}  ratio")
+    print(f"{'figure':<19}{'value':>12} {'unit':<12}{'anchor':<34}{'anchor value':>14}  ratio")
     for f in figures:
         value = f"{f.value:,.1f}" if f.value is not None else "—"
         anchor_value = f"{f.anchor_value:,.1f}" if f.anchor_value is not None else "—"
         ratio = f"{f.ratio:.2f}" if f.ratio is not None else "—"
-        print(f"{f.name:<15}{value:>12} {f.unit:<12}{(f.anchor or '—')[:33]:<34}"
+        print(f"{f.name:<19}{value:>12} {f.unit:<12}{(f.anchor or '—')[:33]:<34}"
               f"{anchor_value:>14}  {ratio}")  # fmt: skip
         if f.extra:
-            print(f"{'':<15}{json.dumps(f.extra)}")
+            print(f"{'':<19}{json.dumps(f.extra)}")
     out = ROOT / "var" / "bench" / "latest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     body = {
