@@ -1,4 +1,4 @@
-"""Errors the API layer itself raises, in the one error shape of API.md."""
+"""Errors the API layer itself raises, in the one error shape (docs/reference.md, "Errors")."""
 
 from __future__ import annotations
 

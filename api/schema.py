@@ -77,7 +77,7 @@ class TextFieldSchema(OpenApiSerializerFieldExtension):
 
 
 class ErrorOutput(serializers.Serializer):
-    """Every answer that is not a success (API.md, "Errors")."""
+    """Every answer that is not a success (docs/reference.md, "Errors")."""
 
     code = serializers.CharField(help_text="A stable snake_case name, e.g. insufficient_funds.")
     message = serializers.CharField(help_text="For people; may change.")

@@ -1,4 +1,4 @@
-"""Settings, read from the environment (see API.md); every default works with no server."""
+"""Settings, read from the environment (see docs/reference.md); every default works with no server."""
 
 from __future__ import annotations
 
@@ -195,7 +195,7 @@ READ_YOUR_WRITES_MAX_WAITING = int(os.environ.get("EVENTBANK_READ_YOUR_WRITES_MA
 
 # --- Compliance ----------------------------------------------------------------------------
 # The risk rules' thresholds (compliance/rules.py, RuleSettings): amounts in cents, windows in
-# seconds. These are API.md's defaults.
+# seconds. These are the defaults docs/reference.md gives.
 
 COMPLIANCE_RULES = {
     "large_transfer_cents": 10_000_00,

@@ -84,7 +84,7 @@ class EventCatalogue:
 
 
 def envelope(event: Any, *, catalogue: EventCatalogue, position: int | None) -> dict[str, Any]:
-    """The external form of a stored event (API.md, "Events on NATS")."""
+    """The external form of a stored event (docs/reference.md, "Events on NATS")."""
     event_type = catalogue.type_of(event)
     state = vars(event)
     meta = state.get(META_FIELD) or {}

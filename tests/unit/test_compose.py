@@ -19,7 +19,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
-# The "Management commands" table of API.md, the external contract (copied here so the test
+# The management commands of docs/reference.md, the external contract (copied here so the test
 # reads nothing outside the repository).
 MANAGEMENT_COMMANDS = frozenset(
     {
@@ -36,7 +36,7 @@ MANAGEMENT_COMMANDS = frozenset(
     }
 )
 
-# Not in API.md's table, but documented in the README: the generic runner of one subscriber.
+# Not among the operators' commands, but documented in docs/reference.md: the generic runner of one subscriber.
 SUBSCRIBER_RUNNER = "run_subscriber"
 
 INFRASTRUCTURE_SERVICES = ("postgres", "nats")
@@ -221,7 +221,7 @@ def test_setup_migrates_then_sets_up_nats(services):
 
 @pytest.mark.parametrize(("name", "management_command"), sorted(WORKER_COMMANDS.items()))
 def test_workers_run_a_documented_management_command(services, name, management_command):
-    """Each worker runs `python manage.py <command>` with a command from API.md's table."""
+    """Each worker runs `python manage.py <command>` with a command of docs/reference.md."""
     command = argv(services[name]["command"])
     assert command[:2] == ["python", "manage.py"]
     assert command[2] in MANAGEMENT_COMMANDS | {SUBSCRIBER_RUNNER}

@@ -1,4 +1,4 @@
-"""The published form of events: names from the contract, the API.md envelope, exact amounts."""
+"""The published form of events: names from the contract, the envelope of docs/reference.md, exact amounts."""
 
 from __future__ import annotations
 

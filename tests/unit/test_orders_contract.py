@@ -1,4 +1,4 @@
-"""The orders context's published events: every class named, the API.md names present, and
+"""The orders context's published events: every class named, the published names present, and
 amounts — nested ones included — published as decimal strings while quantities stay numbers."""
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from api.pagination import MAX_PAGE_SIZE
 from api.serializers import SKU_PATTERN
 from compliance.rules import RULE_NAMES, RuleSettings
 from compliance.screening import TransferScreening
-from config.demo import DEMO_PASSWORD
+from ops.demo import DEMO_PASSWORD
 from kernel.errors import DomainError
 from kernel.events import _BASE_FIELDS, EventCatalogue
 from kernel.money import format_cents

@@ -27,7 +27,7 @@ def test_a_postgres_url_names_server_database_and_schema() -> None:
     )
     assert (
         "POSTGRES_ENABLE_DB_FUNCTIONS" not in env
-    )  # DESIGN.md: it makes tailing readers miss events
+    )  # it makes tailing readers miss events (docs/decisions/0001)
 
 
 @pytest.mark.parametrize("url", ["mysql://x/y", "sqlite:///:memory:", "sqlite://"])
