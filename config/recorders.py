@@ -44,30 +44,27 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from itertools import product
 from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg import Connection, Cursor
 from psycopg.adapt import Dumper
-from psycopg.errors import DuplicateObject
 from psycopg.postgres import types
 from psycopg.pq import Format
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
-# The advisory lock that serialises table creation: above the 32-bit keys of the relay's locks
-# (messaging/locks.py), so the two never meet.
-CREATION_LOCK = Literal(0x6576656E7462616E)  # "eventban" in ASCII
+from config.tables import ApplicationRecorder
 
 
-class OneRoundTripRecorder(PostgresApplicationRecorder):
+class OneRoundTripRecorder(ApplicationRecorder):
     """``PostgresApplicationRecorder`` whose insert is one call of a server-side function, and
-    whose statements on the request path are texts rendered once."""
+    whose statements on the request path are texts rendered once (its tables, the function's
+    included, created under ``config.tables``' lock)."""
 
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
@@ -113,28 +110,6 @@ class OneRoundTripRecorder(PostgresApplicationRecorder):
         self.selects = {  # (gt, lte, desc, limit given) -> the read's text
             shape: render(events_read(select, *shape)) for shape in product((False, True), repeat=4)
         }
-
-    def create_table(self) -> None:
-        """The library's table creation, one process at a time.
-
-        Processes that start together on a fresh database (the compose file's web workers,
-        relay and projectors) each create the store's tables if missing. Run side by side,
-        ``CREATE ... IF NOT EXISTS`` is not safe: both find the table missing, and the second
-        to commit fails on the catalog's unique index (``pg_type_typname_nsp_index``) or with
-        "tuple concurrently updated". Here every statement runs in one transaction that first
-        takes an advisory lock, so the next process waits, then finds everything there.
-
-        The library runs each ``CREATE TYPE`` in a transaction of its own, as a type has no
-        ``IF NOT EXISTS`` and one that exists aborts the transaction; here each runs in a
-        savepoint instead."""
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(SQL("SELECT pg_advisory_xact_lock({key})").format(key=CREATION_LOCK))
-            for statement in self.sql_create_statements:
-                if "CREATE TYPE" in statement.as_string():
-                    with suppress(DuplicateObject), curs.connection.transaction():
-                        curs.execute(statement, prepare=False)
-            self._create_table(curs)
-        self.datastore.register_type_adapters()
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(

@@ -38,7 +38,8 @@ def eventstore_env(url: str) -> dict[str, str]:
     if parts.scheme in POSTGRES_SCHEMES:
         query = parse_qs(parts.query)
         env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # The library's PostgreSQL persistence, every table created under one lock.
+            "PERSISTENCE_MODULE": "config.tables:PostgresFactory",
             "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")),
             "POSTGRES_HOST": parts.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(parts.port or 5432),
