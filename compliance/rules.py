@@ -39,7 +39,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class RuleSettings:
-    """Thresholds; the defaults are those of docs/reference.md. ``settings.COMPLIANCE_RULES`` overrides them."""
+    """Thresholds; the defaults are those of docs/reference.md, and ``settings.COMPLIANCE_RULES``
+    overrides them."""
 
     large_transfer_cents: int = 10_000_00
     daily_limit_cents: int = 15_000_00

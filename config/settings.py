@@ -1,4 +1,4 @@
-"""Settings, read from the environment (see docs/reference.md); every default works with no server."""
+"""Settings, read from the environment (docs/reference.md); every default works with no server."""
 
 from __future__ import annotations
 

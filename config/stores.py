@@ -40,7 +40,8 @@ def eventstore_env(url: str, *, tuning: Collection[str] = ()) -> dict[str, str]:
     if parts.scheme in POSTGRES_SCHEMES:
         query = parse_qs(parts.query)
         env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # The library's PostgreSQL persistence, every table created under one lock.
+            "PERSISTENCE_MODULE": "config.tables:PostgresFactory",
             "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")),
             "POSTGRES_HOST": parts.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(parts.port or 5432),
@@ -56,7 +57,7 @@ def eventstore_env(url: str, *, tuning: Collection[str] = ()) -> dict[str, str]:
             "POSTGRES_LOCK_TIMEOUT": "10",
         }
         if "recorder" in tuning:
-            env["APPLICATION_RECORDER_TOPIC"] = "config.recorders:OneRoundTripRecorder"
+            env["APPLICATION_RECORDER_TOPIC"] = "tuning.recorder:OneRoundTripRecorder"
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]
         return env

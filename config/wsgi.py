@@ -1,8 +1,8 @@
 """WSGI entry point: the app ``ops.web_server`` serves in each worker.
 
 The URLconf, and with it every view and serializer, is imported here, as the worker starts,
-rather than on its first request: that import takes about 0.3 s on the 2-core development
-machine, which a user would otherwise wait through after every start and every respawn."""
+rather than on its first request, which would otherwise wait for it after every start and
+every respawn."""
 
 from __future__ import annotations
 

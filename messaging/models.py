@@ -23,7 +23,8 @@ class SubscriberPosition(models.Model):
     name = models.CharField(max_length=64, primary_key=True)
     stream_sequence = models.BigIntegerField(default=0)
     # The highest position applied from each source's log, e.g. {"ledger": 42}: what a read
-    # with ?min_position= compares against (positions are per source: an id of one context's log means nothing in another's).
+    # with ?min_position= compares against (positions are per source: an id of one context's
+    # log means nothing in another's).
     source_positions = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 

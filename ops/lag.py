@@ -1,10 +1,11 @@
 """How far behind its sources each relay and subscriber is, in events: the console's lag page,
 ``/healthz`` and ``/metrics`` all read it here.
 
-Positions are per source (an id of one context's log means nothing in another's): a relay's lag is its source's highest notification id
-minus the relay's stored position; a subscriber's lag, for each source it consumes, is that
-head minus the position it has applied from that source. Notification ids have gaps, so a lag
-is an upper bound on the events still to come, exact when the log has no gaps there.
+Positions are per source (an id of one context's log means nothing in another's): a relay's
+lag is its source's highest notification id minus the relay's stored position; a subscriber's
+lag, for each source it consumes, is that head minus the position it has applied from that
+source. Notification ids have gaps, so a lag is an upper bound on the events still to come,
+exact when the log has no gaps there.
 """
 
 from __future__ import annotations

@@ -3,11 +3,8 @@
     python -m ops.web_server [--host 0.0.0.0] [--port 8000] [--workers 2] [--threads 4]
 
 ``make run`` starts it through ``run_all``, the image runs it as its command, and ``make bench``
-measures it. granian replaced gunicorn here because it costs less per request: in alternated
-15-second runs of the bench's eight keep-alive clients, two granian workers served more transfers
-a second than two gunicorn workers in every round of three sittings, 16% more on a fast day and
-31-37% more (the sittings' medians) on a slow one, spending 15-28% less CPU per transfer. What
-granian does not do on its own is done here.
+measures it. granian replaced gunicorn here because it costs less per request (measured in
+docs/performance.md). What granian does not do on its own is done here.
 
 **Workers never outlive the server.** granian's main process watches its workers, but nothing
 in a worker watches the main process: SIGKILL it (the OOM killer, a supervisor out of patience)
@@ -15,24 +12,31 @@ and its workers keep serving the port, so the server that replaces it cannot bin
 ``application`` in each worker to build the app (a factory target); it starts a thread there
 that ends the worker within half a second of its parent's death.
 
+**One worker's death never stops the server.** granian respawns a worker that dies, but when
+one dies again within 5.5 s of being respawned it takes that for a crash loop and exits, stopping
+the healthy workers with it: two kills a few seconds apart took the web down until the
+supervisor had started it again. granian 2.8.7 has no option for that window, so ``Server``
+judges each end: a worker killed by a signal from outside (the OOM killer, an operator) is
+respawned however soon it dies again; one that fails on its own twice in a row (its app does not
+load) still ends the server, for the supervisor's backoff to take over. The other workers serve
+meanwhile.
+
 **Request counts add up across workers.** Each worker counts its own requests, and ``/metrics``
 must report them all, whichever worker a scrape reaches. prometheus-client's multiprocess mode
 does that: each worker writes its counts to files in ``PROMETHEUS_MULTIPROC_DIR`` and a scrape
 sums the files. The directory must be set before a worker imports the client and be empty when
 the server starts, so ``main`` prepares it before granian starts any worker.
 
-**Django is imported in the workers only.** The main process imports granian and this module,
-nothing else, so no connection pool or thread exists before the fork (see "Fork safety" in the
-design notes).
+**Django is imported in the workers only.** The main process imports granian, this module and
+the supervisor's signal policy, nothing of Django, so no connection pool or thread exists before
+the fork (a pool must not cross one: ``config/container.py``).
 
 **Workers, threads and connections.** A worker is a process, and its Python runs on one core at a
 time however many threads it has: ``WORKERS`` is one per core of the 2-core machine this was
-measured on (in four alternated rounds, three granian workers served as many transfers as two,
-at 10% more CPU each), ``THREADS`` the threads each runs requests on (eight did worse than four;
-six served within the rounds' noise of four). A kept-alive connection stays with the
-worker that accepted it, and granian caps no worker's share: of eight clients connecting at once,
-thirty times, the two workers took 4/4 nine times, 3/5 twelve and 2/6 nine, never worse. That is
-better balanced than gunicorn was with its per-worker connection cap (2/6 in eighteen of thirty).
+measured on (a third worker served no more transfers, at more CPU each), ``THREADS`` the
+threads each runs requests on (more did no better). A kept-alive connection stays with the
+worker that accepted it, and granian caps no worker's share (docs/performance.md has how eight
+clients split).
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ from pathlib import Path
 from typing import Any
 
 from granian.constants import Interfaces
-from granian.server import Server
+from granian.server.mp import MPServer, WorkerProcess
+
+from ops.supervisor import killed_from_outside
 
 WORKERS = 2
 THREADS = 4
@@ -77,6 +83,27 @@ def watch_parent(parent: int, every: float) -> None:
         os._exit(1)  # nothing to flush: in-flight requests die with the connection anyway
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+class Worker(WorkerProcess):
+    """A granian worker whose death by a signal from outside is not counted as a crash."""
+
+    def _watcher(self) -> None:
+        self.inner.join()
+        if not self.interrupt_by_parent and killed_from_outside(self.inner.exitcode):
+            # granian's crash-loop check reads when this worker was last respawned: forgotten
+            # before granian hears of the death, a kill is respawned like a first failure.
+            self.parent.respawned_wrks.pop(self.idx, None)
+        super()._watcher()  # granian's own: reports the death, and granian respawns the worker
+
+
+class Server(MPServer):
+    """granian's server (one process per worker), with ``Worker`` for its workers."""
+
+    def _spawn_worker(self, *args: Any, **kwargs: Any) -> WorkerProcess:
+        worker = super()._spawn_worker(*args, **kwargs)
+        worker.__class__ = Worker  # granian builds it, with its arguments; only its end differs
+        return worker
 
 
 def prepare_counts_directory() -> Path:

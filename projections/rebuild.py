@@ -37,8 +37,7 @@ Source = Literal["nats", "store"]
 REBUILD_SUFFIX = ":rebuild"
 # Events a rebuild applies per transaction: four times a live subscriber's batch, which keeps
 # a commit's delay short. A rebuild has no reader waiting on it, and each batch pays a position
-# row, a commit and a fetch: in alternated rebuilds of 90,900 entries from the stream, 2,000
-# per batch took 4-19% less time than 500.
+# row, a commit and a fetch, so larger batches take less time (docs/performance.md).
 REBUILD_BATCH = 2000
 
 

@@ -5,6 +5,7 @@ production stops, kills and replaces them."""
 from __future__ import annotations
 
 import http.client
+import itertools
 import os
 import signal
 import subprocess
@@ -12,7 +13,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -58,6 +61,46 @@ def running(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat").read_text()
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has stopped; it awaits its reaping
+
+
+@dataclass
+class Answers:
+    """When each of a stream of requests, one after another, got its answer."""
+
+    times: list[float] = field(default_factory=list)
+
+    def longest_silence(self, until: float) -> float:
+        """The longest stretch with no answer, from the first answer to ``until``."""
+        times = [*self.times, until]
+        return max(later - earlier for earlier, later in itertools.pairwise(times))
+
+
+@contextmanager
+def asking(port: int) -> Iterator[Answers]:
+    """A client asking ``port`` again and again, each request on a new connection, until the
+    block ends; a refused or reset connection is no answer."""
+    answers, stop = Answers(), threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            client = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                client.request("GET", "/")
+                if client.getresponse().status == 200:
+                    answers.times.append(time.monotonic())
+            except OSError:
+                stop.wait(0.02)  # refused: the next try soon, not in a busy loop
+            finally:
+                client.close()
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    wait_for(lambda: answers.times, what="a first answer")
+    try:
+        yield answers
+    finally:
+        stop.set()
+        thread.join(10)
 
 
 def refuses(port: int) -> bool:
@@ -186,6 +229,53 @@ def test_a_killed_worker_is_replaced(start_server: Callable[..., Server]) -> Non
     assert "Respawning worker" in server.log.read_text()
     for _ in range(10):
         assert server.answering_pid() in workers
+
+
+def replacement(server: Server, before: set[int]) -> set[int]:
+    """The worker that took the place of one of ``before``, once two serve again."""
+    workers = server.workers()
+    return workers - before if len(workers) == 2 else set()
+
+
+def test_a_worker_killed_again_and_again_just_after_its_respawn_never_stops_the_server(
+    start_server: Callable[..., Server],
+) -> None:
+    """granian takes a worker that dies within 5.5 s of its respawn for a crash loop, and exited,
+    stopping the other worker too: the web was down until the supervisor started it again. A
+    kill is not a crash: the killed worker is replaced every time, the other serves meanwhile,
+    and no moment passes without an answer for as long as a second."""
+    server = start_server()
+    victim = min(server.workers())
+    with asking(server.port) as answers:
+        for _ in range(3):
+            before = server.workers()
+            os.kill(victim, signal.SIGKILL)
+            (victim,) = wait_for(
+                partial(replacement, server, before), timeout=30, what="the worker's replacement"
+            )
+        wait_for(lambda: server.answering_pid() in server.workers(), what="an answer")
+    assert server.process.poll() is None, server.log.read_text()
+    assert answers.longest_silence(until=time.monotonic()) < 1.0
+    assert "crash loop" not in server.log.read_text()
+
+
+def test_a_worker_whose_app_does_not_load_stops_the_server(tmp_path: Path) -> None:
+    """A worker failing on its own, again as soon as it is respawned, is a crash loop: the
+    server exits, and its supervisor's backoff takes over (``ops.supervisor``)."""
+    log = tmp_path / "server.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ops.web_server", "--port", str(free_port()), "--workers", "2",
+         "--app", "tests.testapp.no_such_module:application"],
+        cwd=ROOT, env={"PATH": "/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+        stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert process.wait(60) == 1
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "Worker crash loop detected" in log.read_text()
 
 
 def test_a_worker_imports_the_views_before_its_first_request() -> None:

@@ -36,7 +36,8 @@ MANAGEMENT_COMMANDS = frozenset(
     }
 )
 
-# Not among the operators' commands, but documented in docs/reference.md: the generic runner of one subscriber.
+# Not among the operators' commands, but documented in docs/reference.md: the generic runner
+# of one subscriber.
 SUBSCRIBER_RUNNER = "run_subscriber"
 
 INFRASTRUCTURE_SERVICES = ("postgres", "nats")

@@ -1,4 +1,5 @@
-"""The published form of events: names from the contract, the envelope of docs/reference.md, exact amounts."""
+"""The published form of events: names from the contract, the envelope of docs/reference.md,
+exact amounts."""
 
 from __future__ import annotations
 

@@ -41,12 +41,12 @@ from api.pagination import MAX_PAGE_SIZE
 from api.serializers import SKU_PATTERN
 from compliance.rules import RULE_NAMES, RuleSettings
 from compliance.screening import TransferScreening
-from ops.demo import DEMO_PASSWORD
 from kernel.errors import DomainError
 from kernel.events import _BASE_FIELDS, EventCatalogue
 from kernel.money import format_cents
 from ledger.subscribers import ComplianceDecisions
 from messaging.handlers import names as subscriber_names
+from ops.demo import DEMO_PASSWORD
 from orders.application import MAX_ORDER_LINES
 from projections.projectors import PROJECTORS
 from tests.unit.test_docs import DOCS

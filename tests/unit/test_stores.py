@@ -14,7 +14,7 @@ def test_a_sqlite_url_names_a_file(tmp_path) -> None:
 
 def test_a_postgres_url_names_server_database_and_schema() -> None:
     env = eventstore_env("postgresql://bank:s%40cret@db.internal:6543/ledger?schema=ctx")
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["PERSISTENCE_MODULE"] == "config.tables:PostgresFactory"
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
         "db.internal",
         "6543",

@@ -1,4 +1,4 @@
-"""The PostgreSQL store's insert in one round trip (``config/recorders.py``) keeps every promise
+"""The PostgreSQL store's insert in one round trip (``tuning/recorder.py``) keeps every promise
 of the library's: ids in commit order, conflicts refused whole, the connection left clean."""
 
 from __future__ import annotations
@@ -16,7 +16,11 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from psycopg.types.array import ListBinaryDumper, ListDumper
 
 from config.container import Container
-from config.recorders import (
+from config.stores import eventstore_env
+from tests.conftest import fresh_stores
+from tests.support import released_together
+from tests.testapp.markers import Marker
+from tuning.recorder import (
     Bigints,
     BinaryArray,
     Byteas,
@@ -25,16 +29,19 @@ from config.recorders import (
     Uuids,
     reused_cursor,
 )
-from config.stores import eventstore_env
-from tests.conftest import fresh_stores
-from tests.support import released_together
-from tests.testapp.markers import Marker
 
 TUNED = ["recorder"]  # this recorder is the tuning package's
 
 
 class Log(Application[UUID]):
     """A bare application: its store is ``log_events`` in the test's schema."""
+
+
+class SnapshottedLog(Log):
+    """A store of two tables, ``log_events`` and ``log_snapshots``, as the ledger's is."""
+
+    name = "Log"
+    is_snapshotting_enabled = True
 
 
 @pytest.fixture
@@ -216,19 +223,24 @@ def test_processes_starting_together_on_a_fresh_store_all_come_up(
     tmp_path: Path, stores_database: str | None
 ) -> None:
     """The compose file starts the web workers, the relay and the projectors at once, and on a
-    fresh database each creates the store's tables: none of them may lose that race. Six
-    starters at a barrier, on ten fresh schemas."""
+    fresh database each creates the store's tables — its events and its snapshots: none of them
+    may lose that race. Six starters at a barrier, on ten fresh schemas."""
     if stores_database is None:
         pytest.skip("needs PostgreSQL")
-    for _ in range(10):
+    for attempt in range(10):  # the library's recorder, then the tuned one, in turn
         with fresh_stores(tmp_path, stores_database) as urls:
-            assert (
-                starting_together(eventstore_env(f"{urls['ledger']}&pool_size=1", tuning=TUNED), 6)
-                == []
-            )
+            tuning = TUNED if attempt % 2 else []
+            env = eventstore_env(f"{urls['ledger']}&pool_size=1", tuning=tuning)
+            assert starting_together(env, 6) == []
+            with psycopg.connect(stores_database) as conn:
+                tables = conn.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                    (env["POSTGRES_SCHEMA"],),
+                ).fetchall()
+            assert sorted(tables) == [("log_events",), ("log_snapshots",)]
 
 
 def starting_together(env: dict[str, str], starters: int) -> list[BaseException]:
-    """What each of ``starters`` threads, released at once, raised building a ``Log``."""
-    _, failures = released_together(starters, lambda _: Log(env=env).close())
+    """What each of ``starters`` threads, released at once, raised building a ``SnapshottedLog``."""
+    _, failures = released_together(starters, lambda _: SnapshottedLog(env=env).close())
     return failures

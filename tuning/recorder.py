@@ -1,73 +1,58 @@
-"""The PostgreSQL event store's insert, as one statement; its reads, as texts written once.
+"""The PostgreSQL store's insert as one call of a server-side function; its statements on the
+request path as texts rendered once, on a cursor each connection keeps.
 
-``eventsourcing`` keeps notification ids in commit order by taking ``LOCK TABLE … IN EXCLUSIVE
-MODE`` before each insert and holding it until the commit: no reader tailing the log can pass
-over an id that commits later. The price is that commits into one store are serial, so the
-time the lock is held bounds the store's write rate.
+Replaces: the library's ``PostgresApplicationRecorder`` insert and reads. To keep notification
+ids in commit order, the library takes ``LOCK TABLE ... IN EXCLUSIVE MODE`` before each insert
+and holds it until the commit, so commits into one store are serial and the time the lock is
+held bounds the store's write rate. Its recorder holds the lock across two round trips: it
+sends the lock and the insert, waits for the insert's result, and only then sends COMMIT;
+between the two, the lock waits on a client thread that must get the GIL back. And psycopg
+renders a composed statement anew on each execute, and works out each list parameter's
+element type from its items.
 
-The library's recorder holds the lock across two round trips: it sends the lock and the insert,
-waits for the insert's result (to raise a conflict early), and only then sends COMMIT. Between
-the two, the lock waits on the client: a thread that must get the GIL back, in a process busy
-with seven other requests. This recorder calls a function, created with the table, that sets
-the lock timeout, takes the lock, notifies listeners and inserts; the call is the whole of its
-transaction (the connection is in autocommit), so the server commits as soon as the function
-returns and the lock is held only while the server works. Same statements, same guarantee.
+Why it is safe: the same statements, in one function created with the table (under
+``config.tables``' lock): it sets the lock timeout, takes the same table lock, notifies
+listeners and inserts; the call is the whole of its transaction (the connection is in
+autocommit), so the server commits as soon as the function returns: same lock, same order,
+held only while the server works. A conflict (the same aggregate version written twice) fails
+the call, which rolls back all of it, and is raised as the library's recorder raises it
+(``eventsourcing.persistence.IntegrityError``). The events travel as four typed arrays in
+PostgreSQL's binary format (``BinaryArray``), and the insert and the read of an aggregate's
+events are plain texts psycopg parses once, on the connection's own cursor
+(``reused_cursor``), which keeps its adapters.
 
-One statement, not five, is also cheaper for the client: the events travel as four typed arrays
-in binary (no text composite to escape), and the call is a prepared statement. In A/B runs
-here, holding the lock for one round trip instead of two took in-process transfers from about
-220/s to 320/s, and one call instead of the five statements (sent as one pipeline) took the
-client's CPU per insert from about 260 µs to 120 µs.
-
-A conflict (the same aggregate version written twice) fails the call, which rolls back all of
-it, and the datastore raises the error as the library's recorder does:
-``eventsourcing.persistence.IntegrityError``.
-
-Why not the library's own function (``POSTGRES_ENABLE_DB_FUNCTIONS``)? In 9.5 it takes no table
-lock, so ids could commit out of order, and it is named per schema, not per table, so contexts
-sharing a schema would all insert into whichever table created it last.
-
-The insert and the read of an aggregate's events are plain text, made with the recorder.
-psycopg renders a ``sql.Composed`` statement anew on each execute (quoting each identifier,
-joining the parts), while a text it parses once and caches; and the library composes its read
-of an aggregate's events on every call. In one thread here, that took a read from ~260 to
-~215 µs of CPU and an insert from ~360 to ~300 µs; a transfer makes two of each.
-
-Both run on the connection's own cursor, made once and kept on the connection
-(``reused_cursor``). A new cursor starts with an empty cache of parameter adapters and looks
-each one up again: in one thread here, an insert cost ~65 µs of client CPU on a new cursor and
-~53 µs on the kept one (5,000 inserts, six alternated rounds). The insert's arrays go through
-dumpers of their own (``BinaryArray``).
+What would break it: a library release that changes its table's columns or its insert's
+statements (the function is written from them); the library's own function
+(``POSTGRES_ENABLE_DB_FUNCTIONS``), which takes no table lock — ids could commit out of order —
+and is named per schema, not per table, so contexts sharing a schema would all insert into
+whichever table created it last: never enable it.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from itertools import product
 from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg import Connection, Cursor
 from psycopg.adapt import Dumper
-from psycopg.errors import DuplicateObject
 from psycopg.postgres import types
 from psycopg.pq import Format
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
-# The advisory lock that serialises table creation: above the 32-bit keys of the relay's locks
-# (messaging/locks.py), so the two never meet.
-CREATION_LOCK = Literal(0x6576656E7462616E)  # "eventban" in ASCII
+from config.tables import ApplicationRecorder
 
 
-class OneRoundTripRecorder(PostgresApplicationRecorder):
+class OneRoundTripRecorder(ApplicationRecorder):
     """``PostgresApplicationRecorder`` whose insert is one call of a server-side function, and
-    whose statements on the request path are texts rendered once."""
+    whose statements on the request path are texts rendered once (its tables, the function's
+    included, created under ``config.tables``' lock)."""
 
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
@@ -113,28 +98,6 @@ class OneRoundTripRecorder(PostgresApplicationRecorder):
         self.selects = {  # (gt, lte, desc, limit given) -> the read's text
             shape: render(events_read(select, *shape)) for shape in product((False, True), repeat=4)
         }
-
-    def create_table(self) -> None:
-        """The library's table creation, one process at a time.
-
-        Processes that start together on a fresh database (the compose file's web workers,
-        relay and projectors) each create the store's tables if missing. Run side by side,
-        ``CREATE ... IF NOT EXISTS`` is not safe: both find the table missing, and the second
-        to commit fails on the catalog's unique index (``pg_type_typname_nsp_index``) or with
-        "tuple concurrently updated". Here every statement runs in one transaction that first
-        takes an advisory lock, so the next process waits, then finds everything there.
-
-        The library runs each ``CREATE TYPE`` in a transaction of its own, as a type has no
-        ``IF NOT EXISTS`` and one that exists aborts the transaction; here each runs in a
-        savepoint instead."""
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(SQL("SELECT pg_advisory_xact_lock({key})").format(key=CREATION_LOCK))
-            for statement in self.sql_create_statements:
-                if "CREATE TYPE" in statement.as_string():
-                    with suppress(DuplicateObject), curs.connection.transaction():
-                        curs.execute(statement, prepare=False)
-            self._create_table(curs)
-        self.datastore.register_type_adapters()
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -198,10 +161,8 @@ def reused_cursor(conn: Connection[DictRow]) -> Cursor[DictRow]:
 
 class BinaryArray(list[Any]):
     """A list sent as a one-dimensional array in PostgreSQL's binary format, its element type
-    fixed by the subclass. psycopg's own list dumper works out a list's element type from its
-    items on every execute. Under the bench's HTTP load, converting the insert's parameters took
-    5.4% of a web worker's CPU with it and 2.8% with these; in one thread alone, on a kept
-    cursor, the two cost the same (~52 µs of client CPU an insert, in the sitting above)."""
+    fixed by the subclass (psycopg's own list dumper works it out from the items on every
+    execute)."""
 
     element: ClassVar[str]  # the PostgreSQL type of the items
     dumper: ClassVar[type[Dumper]]
@@ -279,6 +240,6 @@ def events_read(select: Composed, gt: bool, lte: bool, desc: bool, limit: bool) 
 
 def render(statement: Composable) -> str:
     """A composed statement as plain text. psycopg renders a ``sql.Composed`` anew on every
-    execute (identifiers quoted, parts joined: ~60 µs here); a text it parses once and caches.
+    execute (identifiers quoted, parts joined); a text it parses once and caches.
     The library composes its reads on every call, its fixed statements when it is made."""
     return statement.as_string()
