@@ -26,7 +26,7 @@ PLAIN_TESTS := tests/integration/test_event_stores.py tests/integration/test_tra
 	tests/integration/test_relay.py tests/integration/test_subscriber.py \
 	tests/integration/test_projectors.py tests/integration/test_rebuild.py
 
-.PHONY: help install run test test-sqlite test-postgres test-unit test-integration test-e2e lint bench clean
+.PHONY: help install run test test-unit test-integration test-e2e lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'

@@ -25,8 +25,3 @@ class IdempotencyConflict(ApiError):
             "idempotency_conflict",
             "This Idempotency-Key was used with a different request.",
         )
-
-
-class ServiceUnavailable(ApiError):
-    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(503, "unavailable", message, details)

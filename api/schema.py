@@ -136,13 +136,12 @@ _ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
         },
     ),
     503: (
-        "Storage is unavailable (`unavailable`), or the projection has not reached "
-        "`min_position` in time (`projection_behind`); retry, with the same Idempotency-Key.",
+        "Storage is unavailable (`unavailable`; retry, with the same Idempotency-Key), or, on a "
+        "read given `min_position`, its projection has not reached it (`projection_behind`).",
         {
-            "code": "projection_behind",
-            "message": "The accounts projection has not reached position 42 of the ledger log "
-            "within 5 s; retry shortly.",
-            "details": {"projection": "accounts", "source": "ledger", "min_position": 42},
+            "code": "unavailable",
+            "message": "Storage is unavailable; retry with the same Idempotency-Key.",
+            "details": {},
         },
     ),
 }

@@ -212,7 +212,7 @@ def take_payment(ctx: Ordering, saga: OrderSaga) -> Effects:
     payment = _run_payment(ctx, saga)
     if payment.status != SagaStatus.COMPLETED:
         code = payment.failure_code or "payment_failed"
-        if payment.failed_step == "credit_destination":
+        if payment.failed_step == "credit_destination" and code != "currency_mismatch":
             code = "merchant_unavailable"  # the customer could pay; the shop could not take it
         raise PaymentRefused(code, payment.failure_reason or "The payment did not complete.")
     order = ctx.orders.get_order(saga.order_id)

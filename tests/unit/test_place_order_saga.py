@@ -108,12 +108,14 @@ def test_out_of_stock_on_the_second_item_holds_nothing_and_takes_nothing(
         ("frozen", "account_frozen"),
         ("merchant_closed", "merchant_unavailable"),
         ("merchant_frozen", "merchant_unavailable"),
+        ("dollars", "currency_mismatch"),  # the shop takes euros: the customer's to mend
     ],
 )
 def test_a_refused_payment_releases_the_stock_and_cancels_the_order(
     ledger: LedgerApplication, orders: OrdersApplication, setup: str, code: str
 ) -> None:
-    account = funded(ledger, 100 if setup == "poor" else 10_000)
+    currency = "USD" if setup == "dollars" else "EUR"
+    account = funded(ledger, 100 if setup == "poor" else 10_000, currency=currency)
     if setup == "frozen":
         ledger.freeze_account(account, "review")
     if setup == "merchant_closed":

@@ -28,8 +28,9 @@ class Command(BaseCommand):
             if not letters and not DeadLetter.objects.filter(pk=dead_letter_id).exists():
                 raise CommandError(f"no dead letter with id {dead_letter_id}")
         if dry_run:
-            for letter in letters:
-                self.stdout.write(f"#{letter.pk} {letter}: {letter.error}")
+            if options["verbosity"] >= 1:
+                for letter in letters:
+                    self.stdout.write(f"#{letter.pk} {letter}: {letter.error}")
             return
         outcomes = retry(letters)
         for outcome in outcomes:

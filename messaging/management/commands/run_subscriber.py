@@ -42,7 +42,8 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
             applications = get_container().applications
             count = replay_from_store(chosen, applications, since=options["since"])
-            self.stdout.write(f"{name}: replayed {count} stored events")
+            if options["verbosity"] >= 1:
+                self.stdout.write(f"{name}: replayed {count} stored events")
             return
         if not settings.NATS_URL:
             raise CommandError("NATS_URL is not set (run_all sets it for the embedded server)")

@@ -43,6 +43,7 @@ class Command(BaseCommand):
         while True:
             for saga in recover(get_container(), older_than, dry_run=dry_run):
                 verb = "would resume" if dry_run else "recovered"
-                self.stdout.write(f"{verb} {type(saga).__name__} {saga.id}: {saga.status}")
+                if options["verbosity"] >= 1:
+                    self.stdout.write(f"{verb} {type(saga).__name__} {saga.id}: {saga.status}")
             if not every or stop.wait(every):
                 return
