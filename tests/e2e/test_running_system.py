@@ -152,7 +152,7 @@ def test_a_child_that_dies_is_reported_and_restarted(start_system) -> None:
     wait_for(
         lambda: system.child_pid("saga-recovery") != first, timeout=30, what="a new saga-recovery"
     )
-    assert "saga-recovery exited with -9" in system.log.read_text()
+    assert f"saga-recovery (pid {first}) exited with -9" in system.log.read_text()
 
 
 def test_sigterm_stops_every_child(start_system) -> None:
