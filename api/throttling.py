@@ -51,10 +51,10 @@ class WriteRateThrottle(RatesFromSettings, UserRateThrottle):
 
 class PasswordAttemptThrottle(RatesFromSettings, SimpleRateThrottle):
     """Every presented password books one attempt on two budgets, the client address's and the
-    username's, at the ``auth`` rate: "n/period" kept steady as in ``SteadyRateThrottle``. Each
-    booking is one conditional UPDATE, so racing attempts cannot both take the last place, in
-    one process or many; an attempt the client's budget refuses is not booked on the
-    username's."""
+    username's, at the ``auth`` rate: "n/period" kept steady, one attempt every period/n after a
+    burst of n (the generic cell rate algorithm). Each booking is one conditional UPDATE, so
+    racing attempts cannot both take the last place, in one process or many, and an attempt
+    is booked on both budgets or on neither."""
 
     scope = "auth"
     num_requests: int
@@ -67,12 +67,14 @@ class PasswordAttemptThrottle(RatesFromSettings, SimpleRateThrottle):
         keys = [f"client:{self.get_ident(request)}"]
         if username := _presented_username(request):
             keys.append("user:" + hashlib.sha256(username.encode()).hexdigest())
-        now, interval = self.timer(), self.duration / self.num_requests
-        for key in keys:
-            refused_for = _book(key, now, interval=interval, period=self.duration)
-            if refused_for is not None:
-                self.retry_in = refused_for
-                return False
+        interval = self.duration / self.num_requests
+        with transaction.atomic():  # both budgets, or neither
+            for key in keys:
+                refused_for = _book(key, self.timer(), interval=interval, period=self.duration)
+                if refused_for is not None:
+                    self.retry_in = refused_for
+                    transaction.set_rollback(True)
+                    return False
         return True
 
     def wait(self) -> float:
@@ -93,8 +95,9 @@ def _book(key: str, now: float, *, interval: float, period: float) -> float | No
     be. The budget is booked ``interval`` further ahead if that keeps it within ``period`` of
     now."""
     budgets = PasswordAttemptBudget.objects
+    latest_start = now + period - interval
     for _ in range(2):
-        if budgets.filter(key=key, busy_until__lte=now + period - interval).update(
+        if budgets.filter(key=key, busy_until__lte=latest_start).update(
             busy_until=Greatest(F("busy_until"), Value(now)) + interval
         ):
             return None
