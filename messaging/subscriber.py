@@ -4,12 +4,18 @@ A subscriber's position is the stream sequence it last applied, kept in its own 
 written *in the same transaction* as the batch's effects. It reads through an ephemeral pull
 consumer with no acknowledgements that starts right after that position, and it makes a new one
 whenever it (re)starts or the server forgets the old one. So there is no redelivery to reorder
-(the trap DESIGN.md records: a durable consumer's redeliveries overtaking a watermark lost a
-batch) and no ack to lose: a kill before the commit replays the batch, after it resumes past it.
+(the trap of docs/decisions/0003: a durable consumer's redeliveries overtaking a watermark lost
+a batch) and no ack to lose: a kill before the commit replays the batch, after it resumes past
+it.
 
 A batch that fails is retried one message at a time; a message that keeps failing, or cannot
 be decoded at all, is parked in ``DeadLetter`` — in the same transaction that moves the position
 past it — and the subscriber goes on.
+
+What fails for a while is ridden out in the process, never exited on: a NATS restart (which
+forgets the consumer), messages lost on a dropped connection, a database away (not the
+message's fault, so nothing is parked for it). The subscriber drops its consumer, waits a
+little longer each try, and starts again after its stored position.
 """
 
 from __future__ import annotations
@@ -25,15 +31,14 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import nats.errors
-import nats.js.errors
 from asgiref.sync import sync_to_async
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from kernel.correlation import Correlation, correlation_scope
-from messaging.lifecycle import sleep_unless
+from messaging.lifecycle import DATABASE_UNAVAILABLE, sleep_unless
 from messaging.models import DeadLetter, RelayPosition, SubscriberPosition
 from messaging.stream import StreamSettings
 
@@ -79,6 +84,16 @@ class Handler(Protocol):
 
 class UndecodableMessage(ValueError):
     """A message that is not an eventbank envelope."""
+
+
+class LostDeliveries(Exception):
+    """Messages the consumer sent that never arrived."""
+
+
+# What a subscriber waits out, starting again after its stored position: NATS away or without
+# our consumer (nats-py's errors, the JetStream API's among them), lost deliveries, a database
+# away.
+RIDDEN_OUT: tuple[type[Exception], ...] = (nats.errors.Error, LostDeliveries, *DATABASE_UNAVAILABLE)
 
 
 def advanced(source_positions: dict[str, int], deliveries: Sequence[Delivery]) -> dict[str, int]:
@@ -146,6 +161,7 @@ class Subscriber:
         self._subscription: Any = None
         self._received = 0  # messages our fetches returned on the current subscription
         self._ahead: asyncio.Future[list[Msg]] | None = None  # the next batch, being fetched
+        self._trouble: Exception | None = None  # what the subscriber is riding out, if anything
 
     @property
     def subjects(self) -> list[str]:
@@ -157,34 +173,67 @@ class Subscriber:
         try:
             await self._consume(stop, once)
         finally:
-            # Unsubscribe before the connection drains: a drain after a timed-out fetch stalls
-            # for 30 s otherwise (DESIGN.md).
+            # Unsubscribe before the connection drains: nats-py's drain after a timed-out fetch
+            # stalls until a request of its own times out otherwise.
             await self._drop()
 
     async def _consume(self, stop: asyncio.Event, once: bool) -> None:
         backoff = 0.2
         while not stop.is_set():
             try:
-                if self._subscription is None:
-                    self._subscription, self._received = await self._subscribe(), 0
-                ahead, self._ahead = self._ahead, None
-                messages = await (ahead or self._fetch())
-                self._received += len(messages)
-            except FETCH_TIMEOUTS:
-                if await self._caught_up() and once:
-                    return
-                continue
-            except (nats.errors.Error, nats.js.errors.Error) as exc:
-                # The server restarted or forgot our consumer: start again from our position.
-                logger.warning("subscriber %s: %s; subscribing again", self.handler.name, exc)
-                await self._drop()
+                caught_up = await self._advance()
+            except RIDDEN_OUT as exc:
+                await self._start_again(exc)
                 await sleep_unless(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            backoff = 0.2
-            # The next batch is read from the server while this one is written to the database.
-            self._ahead = asyncio.ensure_future(self._fetch())
-            await sync_to_async(self.apply_batch)(messages)
+            self._trouble, backoff = None, 0.2
+            if caught_up and once:
+                return
+
+    async def _advance(self) -> bool:
+        """Apply the next batch; or, with none to come, find out whether everything is applied
+        (which also asks the server whether it still has our consumer). Returns the latter."""
+        if self._subscription is None:
+            self._subscription, self._received = await self._subscribe(), 0
+        ahead, self._ahead = self._ahead, None
+        try:
+            messages = await (ahead or self._fetch())
+        except FETCH_TIMEOUTS:
+            messages = []
+        if not messages:
+            return await self._caught_up()
+        self._check_none_lost(messages)
+        self._received += len(messages)
+        # The next batch is read from the server while this one is written to the database.
+        self._ahead = asyncio.ensure_future(self._fetch())
+        await sync_to_async(self.apply_batch)(messages)
+        return False
+
+    def _check_none_lost(self, messages: Sequence[Msg]) -> None:
+        """An ack-free consumer counts each message it sends, and never sends one again: a
+        message lost on the way (the connection dropped, and the consumer outlived it) shows as
+        a gap in those counts, and the batch after it must not move the position past it."""
+        first, last = (m.metadata.sequence.consumer for m in (messages[0], messages[-1]))
+        if (first, last) != (self._received + 1, self._received + len(messages)):
+            raise LostDeliveries(f"delivery #{self._received + 1} never arrived")
+
+    async def _start_again(self, exc: Exception) -> None:
+        """NATS restarted or forgot our consumer, deliveries went missing, or the database is
+        away: drop the consumer; the next one starts after the stored position. Said once per
+        outage, however many tries it takes."""
+        if self._trouble is None:
+            logger.warning(
+                "subscriber %s: %s: %s; subscribing again from its stored position",
+                self.handler.name, type(exc).__name__, exc,
+            )  # fmt: skip
+        else:
+            logger.debug("subscriber %s: still %s: %s", self.handler.name, type(exc).__name__, exc)
+        self._trouble = exc
+        await self._drop()
+        if isinstance(exc, DATABASE_UNAVAILABLE):
+            # A connection the error broke stays broken until closed: the next query opens anew.
+            await sync_to_async(close_old_connections)()
 
     async def _fetch(self) -> list[Msg]:
         assert self._subscription is not None
@@ -289,6 +338,8 @@ class Subscriber:
             return
         try:
             self._commit(messages)
+        except DATABASE_UNAVAILABLE:
+            raise  # no message's fault: the batch is applied once the database is back
         except Exception as exc:  # the handler refused the batch: find the message that fails
             logger.warning(
                 "subscriber %s: batch failed (%s); retrying one by one", self.handler.name, exc
@@ -326,6 +377,8 @@ class Subscriber:
             try:
                 self._commit([message])
                 return
+            except DATABASE_UNAVAILABLE:
+                raise
             except Exception as exc:  # a handler may fail in any way; count it, then park it
                 error = f"{type(exc).__name__}: {exc}"
                 if attempt < self.max_attempts:

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 from uuid import uuid4
 
+import django.db
+import eventsourcing.persistence
 import pytest
 
 from messaging.connection import connect, jetstream_session
@@ -146,8 +150,124 @@ def test_a_batch_fetched_ahead_is_applied_by_the_next_run_when_stopped_before_it
     assert applied == [e["id"] for e in events]
 
 
+def run_once(subscriber_for: Callable[[Any, Any], Subscriber], bus: Bus) -> Subscriber:
+    """``subscriber_for(js, stream)`` run until nothing is left (failing after a minute)."""
+
+    async def go() -> Subscriber:
+        async with jetstream_session(bus.url, name="test-subscriber") as (js, stream):
+            subscriber = subscriber_for(js, stream)
+            await asyncio.wait_for(subscriber.run(asyncio.Event(), once=True), 60)
+            return subscriber
+
+    return asyncio.run(go())
+
+
+def test_a_message_lost_on_the_way_is_fetched_again_not_skipped(bus: Bus) -> None:
+    """An ack-free consumer sends each message once. One lost on the way (a dropped connection
+    the consumer outlived) is never sent again: the subscriber notices the gap in the
+    consumer's count, and starts again from its stored position rather than apply past it."""
+    events = publish_events(bus, 1200)
+
+    class LosingOneMessage(Subscriber):
+        fetches = 0
+
+        async def _fetch(self) -> list[Any]:
+            messages = await super()._fetch()
+            self.fetches += 1
+            return messages[1:] if self.fetches == 2 else messages
+
+    subscriber = run_once(lambda js, stream: LosingOneMessage(EffectRecorder(), js, stream), bus)
+    applied = list(Effect.objects.order_by("sequence").values_list("event_id", flat=True))
+    assert applied == [e["id"] for e in events]
+    assert subscriber.stats.resubscribes == 2
+
+
+@pytest.mark.parametrize(
+    "away",
+    [
+        django.db.OperationalError("server closed the connection unexpectedly"),
+        eventsourcing.persistence.OperationalError("couldn't get a connection after 5.00 sec"),
+    ],
+)
+def test_a_database_away_parks_nothing_and_the_batch_is_applied_when_it_is_back(
+    bus: Bus, away: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A handler that cannot reach its database has not refused the message: nothing is
+    parked (as a poison message would be after three attempts); the subscriber waits, and
+    applies the batch once the database answers."""
+    events = publish_events(bus, 5)
+
+    class DatabaseAwayForAWhile(EffectRecorder):
+        failures = 0
+
+        def apply(self, deliveries: Sequence[Delivery]) -> None:
+            if self.failures < 4:
+                self.failures += 1
+                raise away
+            super().apply(deliveries)
+
+    with caplog.at_level(logging.INFO, logger="messaging.subscriber"):
+        run_once(lambda js, stream: Subscriber(DatabaseAwayForAWhile(), js, stream), bus)
+    applied = list(Effect.objects.order_by("sequence").values_list("event_id", flat=True))
+    assert applied == [e["id"] for e in events]
+    assert not DeadLetter.objects.exists()
+    said = [r.getMessage() for r in caplog.records if r.name == "messaging.subscriber"]
+    assert len(said) == 1 and "OperationalError" in said[0], said
+
+
 def more_effects_than(count: int) -> bool:
     return Effect.objects.count() > count
+
+
+class InThread:
+    """``run_subscribers`` on a loop of its own, in a thread, until ``stop``; what it raised."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self.error: BaseException | None = None
+        self.loop = asyncio.new_event_loop()
+        self.stop = asyncio.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        try:
+            self.loop.run_until_complete(run_subscribers([NAME], self.bus.url, stop=self.stop))
+        except BaseException as error:  # what the subscriber died of is the test's to judge
+            self.error = error
+        finally:
+            self.loop.close()
+
+    def __enter__(self) -> InThread:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(30)
+
+
+def test_a_subscriber_rides_out_a_nats_restart_in_process(
+    private_bus: Bus, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server forgets the subscriber's ephemeral consumer when it restarts: the subscriber
+    makes a new one from its stored position, says so once, and goes on, never exiting."""
+    before = publish_events(private_bus, 300)
+    with caplog.at_level(logging.INFO, logger="messaging.subscriber"), InThread(private_bus) as run:
+        wait_for(lambda: Effect.objects.count() == 300, timeout=30, what="the first events")
+        private_bus.server.kill()
+        private_bus.server.start()
+        after = publish_events(private_bus, 300)
+        wait_for(
+            lambda: Effect.objects.count() == 600 or not run.thread.is_alive(),
+            timeout=60,
+            what="the events published after the restart",
+        )
+    assert run.error is None, f"the subscriber died: {run.error!r}"
+    applied = list(Effect.objects.order_by("sequence").values_list("event_id", flat=True))
+    assert applied == [e["id"] for e in [*before, *after]]
+    said = [r.getMessage() for r in caplog.records if r.name == "messaging.subscriber"]
+    assert len(said) == 1 and "subscribing again" in said[0], said
 
 
 def test_a_poison_message_is_parked_and_the_subscriber_goes_on(bus: Bus) -> None:
