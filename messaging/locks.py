@@ -92,9 +92,11 @@ class AdvisoryLock:
 def lock_for(name: str) -> Lock:
     """The lock for ``name`` where the relay keeps its positions (Django's database)."""
     from django.conf import settings
+    from django.db import connections
 
     database = settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.postgresql":
+    # By vendor, not by ENGINE: a backend of Django's PostgreSQL one (the tuned) is PostgreSQL.
+    if connections["default"].vendor == "postgresql":
         conninfo = {
             "host": database.get("HOST") or "127.0.0.1",
             "port": database.get("PORT") or 5432,

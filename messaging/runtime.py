@@ -11,13 +11,14 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
+import psycopg
 from asgiref.sync import sync_to_async
-from django.db import connections
+from django.db import close_old_connections, connections
 
 from kernel.application import EventSourcedApplication
 from messaging.connection import connect, jetstream_session
 from messaging.handlers import handler
-from messaging.lifecycle import sleep_unless
+from messaging.lifecycle import DATABASE_UNAVAILABLE, sleep_unless
 from messaging.locks import lock_for
 from messaging.positions import RelayPositions
 from messaging.relay import Relay, RelayStopped
@@ -26,6 +27,8 @@ from messaging.subscriber import Subscriber
 
 logger = logging.getLogger(__name__)
 LOCK_RETRY_SECONDS = 1.0
+# The relay's lock is a session of its own (messaging/locks.py), whose errors are psycopg's.
+DATABASE_AWAY: tuple[type[Exception], ...] = (*DATABASE_UNAVAILABLE, psycopg.OperationalError)
 
 
 async def relay_events(
@@ -57,20 +60,38 @@ async def relay_events(
 
 
 async def _relay_source(relay: Relay, *, once: bool, stop: asyncio.Event) -> int:
+    """Relay one source while holding its lock; a database that goes away (the lock's, the
+    positions' or the store's) is waited out here, said once, and relaying starts again from
+    the stored position: a window published and not yet recorded is sent again, and JetStream
+    drops it as a duplicate."""
     lock = lock_for(f"relay:{relay.source}")
+    away: Exception | None = None
     while not stop.is_set():
-        if not await sync_to_async(lock.try_acquire, thread_sensitive=False)():
-            logger.info("relay %s: another relay holds the source; waiting", relay.source)
-            await sleep_unless(stop, LOCK_RETRY_SECONDS)
-            continue
         try:
-            if once:
-                return await relay.catch_up(stop)
-            await relay.run(stop, lock_held=sync_to_async(lock.still_held, thread_sensitive=False))
-        except RelayStopped:
-            pass
-        finally:
-            await sync_to_async(lock.release, thread_sensitive=False)()
+            if not await sync_to_async(lock.try_acquire, thread_sensitive=False)():
+                logger.info("relay %s: another relay holds the source; waiting", relay.source)
+                await sleep_unless(stop, LOCK_RETRY_SECONDS)
+                continue
+            try:
+                if once:
+                    return await relay.catch_up(stop)
+                await relay.run(
+                    stop, lock_held=sync_to_async(lock.still_held, thread_sensitive=False)
+                )
+            except RelayStopped:
+                pass
+            finally:
+                await sync_to_async(lock.release, thread_sensitive=False)()
+        except DATABASE_AWAY as exc:
+            if away is None:
+                logger.warning(
+                    "relay %s: %s: %s; relaying again from its stored position",
+                    relay.source, type(exc).__name__, exc,
+                )  # fmt: skip
+            away = exc
+            # A connection the error broke stays broken until closed: the next query opens anew.
+            await sync_to_async(close_old_connections)()
+            await sleep_unless(stop, LOCK_RETRY_SECONDS)
     return await relay.positions.load(relay.source)
 
 

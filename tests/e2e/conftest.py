@@ -64,6 +64,7 @@ class RunningSystem:
         *,
         token: str | None = None,
         headers: dict[str, str] | None = None,
+        timeout: float = 30,
     ) -> Answer:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base_url + path, data=data, method=method)
@@ -73,7 +74,7 @@ class RunningSystem:
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return Answer(
                     response.status, json.loads(response.read() or b"null"), dict(response.headers)
                 )

@@ -4,7 +4,9 @@ The real system — ``run_all``'s web server, relay, projections, compliance scr
 ledger's compliance decisions and saga recovery, each its own process — runs on a PostgreSQL
 cluster and a nats-server of this test's own. Customers drive transfers, orders and
 cancellations over HTTP, each request with an ``Idempotency-Key`` they retry with until it gets
-an answer. Meanwhile, at seeded moments, a process is SIGKILLed, the NATS server restarts and
+an answer; impatient customers send transfers and orders once and never look back, so a saga
+their request started and a kill interrupted is recovery's alone to finish. Meanwhile, at
+seeded moments, a process or a web worker is SIGKILLed, the NATS server restarts and
 PostgreSQL is stopped and started again. When the faults are over and recovery has run:
 
 - money is conserved across all accounts, the merchant's included, and none is negative;
@@ -12,7 +14,9 @@ PostgreSQL is stopped and started again. When the faults are over and recovery h
 - the stream holds every stored event once per ``Nats-Msg-Id``, in each source's order;
 - the projections equal a fold of the event stores; each alert was raised once;
 - the web server said 503 (never 500, and never nothing for 30 s) while the database was
-  away, and a retried key made exactly one transfer.
+  away, and a retried key made exactly one transfer;
+- no process exited but those killed: a NATS restart, the database away or a web worker's death
+  cost no subscriber and no web server its life (the supervisor's log says so).
 
 ``EVENTBANK_FAULT_SEED=<n>`` replays a run; the seed is printed when a run fails.
 """
@@ -24,6 +28,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import threading
 import time
@@ -46,9 +51,11 @@ pytestmark = pytest.mark.slow
 SEED = int(os.environ.get("EVENTBANK_FAULT_SEED", random.SystemRandom().randrange(10**6)))
 LOAD_SECONDS = 45
 CUSTOMERS = 3
+IMPATIENT = 2  # of the customers, those who send each request once and do not wait long
 OPENING = 50_000_00  # each customer account's deposit, in cents
 PRODUCTS = {"LAMP": ("Lamp", "25.00", 30), "DESK": ("Desk", "180.00", 6)}
 KILLABLE = ("web", "relay", "projections", "compliance", "compliance-decisions", "saga-recovery")
+WORKER_KILLS = 3  # SIGKILLs of one of the web server's workers, which granian replaces
 
 
 @dataclass
@@ -139,6 +146,49 @@ def customer(
                 journal.cancels += 1
 
 
+def impatient(
+    system: RunningSystem,
+    token: str,
+    own: list[str],
+    everyone: list[str],
+    rng: random.Random,
+    stop: threading.Event,
+    journal: Journal,
+) -> None:
+    """Transfers and orders sent once, with a short patience: whatever became of them is the
+    system's to finish (a refused connection, a timeout, a 503 are simply given up on)."""
+    while not stop.is_set():
+        source = rng.choice(own)
+        body: dict[str, Any]
+        if rng.random() < 0.7:
+            path, body = (
+                "/api/transfers/",
+                {
+                    "from_account": source,
+                    "to_account": rng.choice([a for a in everyone if a != source]),
+                    "amount": f"{rng.randint(1, 5000) / 100:.2f}",
+                },
+            )
+        else:
+            sku = rng.choice(list(PRODUCTS))
+            path, body = "/api/orders/", {"account": source, "items": [{"sku": sku, "quantity": 1}]}
+        try:
+            answer = system.request("POST", path, body, token=token, timeout=rng.uniform(0.05, 2))
+        except OSError:
+            continue  # given up on
+        if answer.status >= 500 and answer.status != 503:
+            with journal.lock:
+                journal.forbidden.append(f"{answer.status} on {path}: {answer.body}")
+
+
+def web_workers(system: RunningSystem) -> list[int]:
+    """The web server's worker processes (its children, read from /proc)."""
+    web = system.child_pid("web")
+    with contextlib.suppress(FileNotFoundError):
+        return [int(p) for p in open(f"/proc/{web}/task/{web}/children").read().split()]
+    return []
+
+
 def inject_faults(
     system: RunningSystem,
     nats: NatsServer,
@@ -146,18 +196,28 @@ def inject_faults(
     rng: random.Random,
     stop: threading.Event,
     done: list[str],
+    killed: set[int],
 ) -> None:
-    """A seeded schedule: kills of each kind of process, one NATS restart, one outage."""
+    """A seeded schedule: kills of each kind of process and of web workers, one NATS restart,
+    one outage. ``killed`` gets every pid this killed."""
     plan = [*(("kill", name) for name in KILLABLE), ("kill", rng.choice(KILLABLE))]
-    plan += [("nats", ""), ("postgres", "")]
+    plan += [("worker", "")] * WORKER_KILLS + [("nats", ""), ("postgres", "")]
     rng.shuffle(plan)
     gap = LOAD_SECONDS / (len(plan) + 1)
     for kind, name in plan:
         if stop.wait(rng.uniform(0.5 * gap, 1.2 * gap)):
             return
         if kind == "kill":
+            pid = system.child_pid(name)
             with contextlib.suppress(ProcessLookupError):  # it was restarting already
-                os.kill(system.child_pid(name), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+        elif kind == "worker":
+            workers = web_workers(system)
+            if not workers:
+                continue  # the web server itself is being restarted
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(rng.choice(workers), signal.SIGKILL)
         elif kind == "nats":
             nats.kill()
             time.sleep(rng.uniform(0.5, 2.0))
@@ -191,7 +251,7 @@ def test_money_stock_and_the_stream_survive_kills_and_outages(
                                               "stock": stock}, token=operator)  # fmt: skip
         assert made.status == 201, made.body
     tokens, accounts = [], []
-    for n in range(CUSTOMERS):
+    for n in range(CUSTOMERS + IMPATIENT):
         token = system.customer_token(f"c{n}", "customer-pass-42")
         own = [system.post("/api/accounts/", {}, token=token).body["id"] for _ in range(2)]
         for account in own:
@@ -204,15 +264,17 @@ def test_money_stock_and_the_stream_survive_kills_and_outages(
 
     journal, stop = Journal(), threading.Event()
     faults: list[str] = []
+    killed: set[int] = set()
     clients = [
         threading.Thread(
-            target=customer,
+            target=impatient if n < IMPATIENT else customer,
             args=(system, tokens[n], accounts[n], everyone, random.Random(SEED + n), stop, journal),
         )
-        for n in range(CUSTOMERS)
+        for n in range(CUSTOMERS + IMPATIENT)
     ]
     chaos = threading.Thread(
-        target=inject_faults, args=(system, private_nats, private_postgres, rng, stop, faults)
+        target=inject_faults,
+        args=(system, private_nats, private_postgres, rng, stop, faults, killed),
     )
     for thread in [*clients, chaos]:
         thread.start()
@@ -227,15 +289,28 @@ def test_money_stock_and_the_stream_survive_kills_and_outages(
     assert not journal.forbidden, f"seed {SEED}: {journal.forbidden[:5]}"
     assert not journal.hung, f"seed {SEED}: no answer in 30 s to {journal.hung[:5]}"
     assert len(faults) >= len(KILLABLE) + 2, f"seed {SEED}: only {faults}"
+    assert_only_the_killed_exited(system, killed)
 
     wait_for(lambda: system.get("/healthz").status == 200, timeout=90, what="recovery")
-    system.manage("recover_sagas")
+    # What the impatient clients left: the recovery loop's, and now the rest, however recent.
+    recovered = system.manage("recover_sagas", "--older-than", "0").count("recovered ")
+    recovered += system.log.read_text().count("recovered ")
+    print(f"sagas finished by recovery: {recovered}")
     container = build_container(dict.fromkeys(("ledger", "orders", "compliance"), database))
     try:
         settle(system, container, private_nats)
         check_invariants(container, database, private_nats, journal, len(everyone))
     finally:
         container.close()
+    assert_only_the_killed_exited(system, killed)
+
+
+def assert_only_the_killed_exited(system: RunningSystem, killed: set[int]) -> None:
+    """The supervisor's log names every exit with its pid: each must be one this test killed."""
+    exits = re.findall(r"\] (\S+) \(pid (\d+)\) exited with (-?\d+)", system.log.read_text())
+    unasked = [f"{name} (pid {pid}) exited with {code}" for name, pid, code in exits
+               if int(pid) not in killed]  # fmt: skip
+    assert not unasked, f"seed {SEED}: exits nobody caused: {unasked}"
 
 
 def settle(system: RunningSystem, container: Container, nats: NatsServer) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,8 +137,9 @@ class PrivatePostgres:
         )
         self.pg_ctl("-o", options, "-l", str(self.data_dir / "log"), "start")
 
-    def restart(self) -> None:
+    def restart(self, down_for: float = 0.0) -> None:
         self.pg_ctl("-m", "fast", "stop")
+        time.sleep(down_for)
         self.start()
 
 

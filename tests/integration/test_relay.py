@@ -13,6 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from uuid import uuid4
 
+import psycopg
 import pytest
 
 from config.container import Container, build_container
@@ -208,13 +209,21 @@ def test_relay_once_exits_zero_and_reports_positions(
     assert_stream_holds_each_event_once_in_order(bus, container)
 
 
+@pytest.mark.parametrize("also_positions", [False, True], ids=["stores", "stores-and-positions"])
 def test_the_relay_survives_a_postgres_restart(
-    bus: Bus, private_postgres: PrivatePostgres, commands: Commands, tmp_path
+    bus: Bus, private_postgres: PrivatePostgres, commands: Commands, tmp_path, also_positions: bool
 ) -> None:
-    """The event stores live in a cluster of the test's own, restarted under load."""
+    """The event stores live in a cluster of the test's own, restarted under load — and, the
+    second time, the relay's positions and its lock too (Django's database): the relay rides
+    it out in its process, never exiting."""
     stores = {c: private_postgres.url() for c in ("ledger", "orders", "compliance")}
     container = build_container(stores)
     env = {**commands.env, **{f"{c.upper()}_EVENTSTORE_URL": url for c, url in stores.items()}}
+    if also_positions:
+        with psycopg.connect(private_postgres.url(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE django")
+        env["DATABASE_URL"] = private_postgres.url("django")
+        Commands(env).run("migrate", "-v0")
     relay = Commands(env).start("relay_events", log=tmp_path / "relay.log")
     stop_writing = threading.Event()
     written: list[int] = []
@@ -232,7 +241,10 @@ def test_the_relay_survives_a_postgres_restart(
     writer.start()
     try:
         wait_for(lambda: len(written) > 50, timeout=30, what="writes before the restart")
-        private_postgres.restart()
+        # A relay that is relaying (not still starting) when the database goes away...
+        wait_for_the_relay(bus, container, tmp_path / "relay.log", "before the restart")
+        # ...down long enough for the relay to ask for its lock, its positions and its events.
+        private_postgres.restart(down_for=3.0)
         before = len(written)
         wait_for(lambda: len(written) > before + 50, timeout=30, what="writes after the restart")
     finally:
