@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import json
 import os
 import random
@@ -46,7 +47,11 @@ from tests.e2e.conftest import Answer, RunningSystem
 from tests.integration.conftest import PrivatePostgres
 from tests.support import read_stream, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # A client thread that dies quietly would leave the load lighter than it says.
+    pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning"),
+]
 
 SEED = int(os.environ.get("EVENTBANK_FAULT_SEED", random.SystemRandom().randrange(10**6)))
 LOAD_SECONDS = 45
@@ -81,6 +86,9 @@ def retrying(system: RunningSystem, path: str, body: Any, token: str, journal: J
         started = time.monotonic()
         try:
             answer = system.post(path, body, token=token, headers={"Idempotency-Key": key})
+        except http.client.HTTPException:  # a worker killed while it answered: ask again
+            time.sleep(0.2)
+            continue
         except OSError as error:  # the web server is being restarted, or the request hung
             if isinstance(error, TimeoutError) or isinstance(
                 getattr(error, "reason", None), TimeoutError
@@ -174,7 +182,7 @@ def impatient(
             path, body = "/api/orders/", {"account": source, "items": [{"sku": sku, "quantity": 1}]}
         try:
             answer = system.request("POST", path, body, token=token, timeout=rng.uniform(0.05, 2))
-        except OSError:
+        except (OSError, http.client.HTTPException):
             continue  # given up on
         if answer.status >= 500 and answer.status != 503:
             with journal.lock:
