@@ -16,6 +16,7 @@ from __future__ import annotations
 MODULES = (
     "snapshots",
     "aggregate_cache",
+    "known_classes",
     "flat_copies",
     "serializers",
     "token_auth",

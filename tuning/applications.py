@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from tuning.aggregate_cache import AggregateCache
+from tuning.known_classes import KnownClasses
 from tuning.snapshots import SnapshotsFromSavedState
 
 A = TypeVar("A")
@@ -20,6 +21,7 @@ A = TypeVar("A")
 MIXINS = {
     "snapshots": SnapshotsFromSavedState,
     "aggregate_cache": AggregateCache,
+    "known_classes": KnownClasses,
 }
 
 
