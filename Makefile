@@ -29,7 +29,7 @@ PLAIN_TESTS := tests/integration/test_event_stores.py tests/integration/test_tra
 .PHONY: help install run test test-unit test-integration test-e2e lint bench clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 install: $(STAMP)  ## create or update .venv (quick when nothing changed)
 

@@ -24,6 +24,7 @@ from eventsourcing.persistence import PersistenceError
 from rest_framework import exceptions
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from api.errors import ApiError
@@ -87,9 +88,13 @@ def _drf_response(exc: exceptions.APIException) -> Response:
     if wait is not None:
         headers["Retry-After"] = str(int(wait))
     if isinstance(exc, exceptions.ValidationError):
-        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        fields = ", ".join(str(name) for name in details)
-        message = f"Invalid input: {fields}." if fields else "Invalid input."
+        whole = api_settings.NON_FIELD_ERRORS_KEY  # errors of the input as a whole
+        details = exc.detail if isinstance(exc.detail, dict) else {whole: exc.detail}
+        fields = ", ".join(str(name) for name in details if name != whole)
+        if fields:
+            message = f"Invalid input: {fields}."
+        else:  # the input's own words ("Unable to log in with provided credentials.")
+            message = " ".join(str(e) for e in _plain(details.get(whole) or ["Invalid input."]))
         return Response(error_body(code, message, _plain(details)), status=exc.status_code)
     return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)
 

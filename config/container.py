@@ -68,9 +68,11 @@ class Container:
         orders.saga_deadline_seconds = self._saga_deadline_seconds
         orders.payments = self.ledger  # orders pay through the ledger's use cases
 
+    contexts = ("ledger", "orders", "compliance")  # each one's source of events has its name
+
     @property
     def applications(self) -> dict[str, EventSourcedApplication]:
-        return {"ledger": self.ledger, "orders": self.orders, "compliance": self.compliance}
+        return {context: self.application(context) for context in self.contexts}
 
     def application(self, context: str) -> EventSourcedApplication:
         """One context's application, building only it (and the ones it uses)."""

@@ -154,9 +154,11 @@ EVENT_STORE_URLS = {
 }
 
 # --- NATS ----------------------------------------------------------------------------------
-# Unset NATS_URL: `run_all` starts a local nats-server and passes its URL to its children.
+# Unset NATS_URL: `run_all` starts a local nats-server in NATS_EMBEDDED_DIR and passes its URL
+# to its children; commands started on their own find it there (messaging.connection.nats_url).
 
 NATS_URL = os.environ.get("NATS_URL", "")
+NATS_EMBEDDED_DIR = DATA_DIR / "nats"
 NATS_STREAM = os.environ.get("EVENTBANK_NATS_STREAM", "EVENTBANK")
 SUBJECT_PREFIX = os.environ.get("EVENTBANK_SUBJECT_PREFIX", "eventbank")
 NATS_CONNECT_TIMEOUT = float(os.environ.get("EVENTBANK_NATS_CONNECT_TIMEOUT", "2"))

@@ -1,13 +1,17 @@
-"""The site's URLs: the admin, the REST API under /api/, the health check and the metrics."""
+"""The site's URLs: the front page, the admin, the REST API under /api/, the health check and
+the metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
 
 from ops.health import healthz
+from ops.home import ApiRoot, HomePage
 from ops.metrics import metrics
 
 urlpatterns = [
+    path("", HomePage.as_view(), name="home"),
     path("admin/", admin.site.urls),
+    path("api/", ApiRoot.as_view(), name="api-root"),
     path("api/", include("api.urls")),
     path("api/", include("orders.urls")),
     path("api/compliance/", include("compliance.urls")),

@@ -10,11 +10,32 @@ from contextlib import asynccontextmanager
 import nats
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.management.base import CommandError
 from django.db import connections
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from messaging.embedded import running_url
 from messaging.stream import StreamSettings, ensure_stream, stream_settings
+
+
+class NatsNotFound(CommandError):
+    """No NATS to talk to: none configured, and no embedded server running. A command that
+    raises it prints its one line and exits 1."""
+
+
+def nats_url() -> str:
+    """The NATS to use: ``NATS_URL``, or when it is unset the embedded server that ``run_all``
+    runs for this data directory."""
+    if settings.NATS_URL:
+        return str(settings.NATS_URL)
+    url = running_url(settings.NATS_EMBEDDED_DIR)
+    if url is None:
+        raise NatsNotFound(
+            f"NATS_URL is not set and no embedded nats-server is running in {settings.DATA_DIR} "
+            "(start it with `make run`, or set NATS_URL)"
+        )
+    return url
 
 
 def tls_context() -> ssl.SSLContext | None:

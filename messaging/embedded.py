@@ -14,8 +14,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from messaging.certificates import CertificateSet
 
@@ -46,6 +49,26 @@ def wait_until_listening(port: int, host: str = "127.0.0.1", timeout: float = 60
                 return
         time.sleep(0.1)
     raise RuntimeError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+URL_FILE = "url"  # in a running server's store directory: the URL it serves
+
+
+def running_url(store_dir: Path) -> str | None:
+    """The URL of the server running on ``store_dir``, if one is (it wrote its URL there and
+    something still accepts connections at that address); else None."""
+    try:
+        url = (Path(store_dir) / URL_FILE).read_text().strip()
+    except OSError:
+        return None
+    address = urlsplit(url)
+    if address.hostname is None or address.port is None:
+        return None
+    with socket.socket() as probe:
+        probe.settimeout(1.0)
+        if probe.connect_ex((address.hostname, address.port)) != 0:
+            return None  # the file of a server that was killed
+    return url
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,7 @@ class NatsServer:
         sync_always: bool = True,
         tls: ServerTls | None = None,
         credentials: tuple[str, str] | None = None,
+        popen_options: Mapping[str, Any] | None = None,
     ):
         self.store_dir = Path(store_dir)
         self.host = host
@@ -93,6 +117,8 @@ class NatsServer:
         self.tls = tls
         # (user, password) that clients must log in with; they travel in the URL.
         self.credentials = credentials
+        # How the process is started beyond its command (a supervisor's session and death).
+        self.popen_options = dict(popen_options or {})
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -122,9 +148,12 @@ class NatsServer:
             [nats_server_binary(), "--config", str(config)],
             stdout=log,
             stderr=subprocess.STDOUT,
+            **self.popen_options,
         )
         log.close()
         self._wait_until_ready(timeout)
+        # Where commands started on their own find this server (``running_url``).
+        (self.store_dir / URL_FILE).write_text(self.url + "\n")
         return self
 
     def _authorization(self) -> str:
@@ -147,6 +176,7 @@ class NatsServer:
     def _end(self, sig: signal.Signals, timeout: float) -> None:
         if self.process is None:
             return
+        (self.store_dir / URL_FILE).unlink(missing_ok=True)
         if self.process.poll() is None:
             self.process.send_signal(sig)
             try:

@@ -74,7 +74,7 @@ class Positions(ConsoleView):
     title = "Positions and lag"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        heads = sources(get_container())
+        heads, down = sources(get_container())
         dead_letters = dict(
             DeadLetter.objects.filter(resolved_at__isnull=True)
             .values_list("subscriber")
@@ -83,6 +83,7 @@ class Positions(ConsoleView):
         )
         return super().get_context_data(
             sources=heads,
+            down=sorted(down.items()),
             relays=relay_lags(heads),
             subscribers=subscriber_lags(heads),
             dead_letters=sorted(dead_letters.items()),

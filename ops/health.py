@@ -18,7 +18,7 @@ from nats.js.errors import NotFoundError
 
 from api.exception_handlers import read_only
 from config.container import get_container
-from messaging.connection import connect, ping
+from messaging.connection import connect, nats_url, ping
 from ops.lag import sources, subscriber_lags, worst_by_subscriber
 
 logger = logging.getLogger(__name__)
@@ -43,13 +43,11 @@ def _event_store(context: str) -> Callable[[], None]:
 
 
 def _nats() -> None:
-    if not settings.NATS_URL:
-        raise RuntimeError("NATS_URL is not set")
-    asyncio.run(ping(settings.NATS_URL, timeout=settings.NATS_CONNECT_TIMEOUT))
+    asyncio.run(ping(nats_url(), timeout=settings.NATS_CONNECT_TIMEOUT))
 
 
 def _stream() -> None:
-    asyncio.run(_stream_info(settings.NATS_URL, settings.NATS_STREAM))
+    asyncio.run(_stream_info(nats_url(), settings.NATS_STREAM))
 
 
 async def _stream_info(url: str, stream: str) -> None:
@@ -67,7 +65,7 @@ def _subscriber_lag() -> None:
     bound = settings.MAX_SUBSCRIBER_LAG
     lagging = [
         f"{lag.subscriber} is {lag.lag} events behind {lag.source}"
-        for lag in worst_by_subscriber(subscriber_lags(sources(get_container()))).values()
+        for lag in worst_by_subscriber(subscriber_lags(sources(get_container())[0])).values()
         if lag.lag > bound
     ]
     if lagging:

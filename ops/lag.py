@@ -28,12 +28,18 @@ class Source:
     event_types: frozenset[str]
 
 
-def sources(container: Container) -> list[Source]:
-    """Every source's head, read from its event store now."""
-    return [
-        Source(app.catalogue.source, app.max_position(), app.catalogue.names)
-        for app in container.applications.values()
-    ]
+def sources(container: Container) -> tuple[list[Source], dict[str, str]]:
+    """Every source's head, read from its event store now; and, by name, each source whose
+    store did not answer, with why. The pages that show lag show what they can, and say what is
+    down, as ``/healthz`` does."""
+    heads, down = [], {}
+    for context in container.contexts:
+        try:
+            app = container.application(context)  # opening a store can fail as reading it can
+            heads.append(Source(app.catalogue.source, app.max_position(), app.catalogue.names))
+        except Exception as exc:  # whatever the store's driver raises: reported, not raised
+            down[context] = f"{type(exc).__name__}: {exc}"[:500]
+    return heads, down
 
 
 @dataclass(frozen=True)

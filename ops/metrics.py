@@ -16,14 +16,19 @@ from __future__ import annotations
 import hmac
 import os
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from api.exception_handlers import json_error, read_only
 from api.middleware import REQUESTS
@@ -38,7 +43,14 @@ class StateCollector(Collector):
     """Gauges read from the event stores and Django's tables when scraped."""
 
     def collect(self) -> Iterator[Metric]:
-        heads = sources(get_container())
+        heads, down = sources(get_container())
+        yield _gauge(
+            "eventbank_event_store_up",
+            "1 when the source's event store answered this scrape; 0 when it is down (its "
+            "positions and lags are then left out)",
+            ["source"],
+            {**{(s.name,): 1 for s in heads}, **{(name,): 0 for name in down}},
+        )
         yield _gauge(
             "eventbank_event_store_position",
             "The highest notification id in each source's log",
@@ -111,9 +123,20 @@ def registry() -> CollectorRegistry:
     return scrape
 
 
-def may_scrape(request: HttpRequest) -> bool:
-    """Staff (a session), or a scraper sending ``Authorization: Bearer <METRICS_TOKEN>``."""
-    if request.user.is_authenticated and request.user.is_staff:
+def api_user(request: HttpRequest) -> Any:
+    """The user as the API sees this request (a session or ``Authorization: Token``, through the
+    API's own authentication classes); anonymous when the credentials are wrong."""
+    authenticators = APIView().get_authenticators()  # the API's defaults (settings)
+    try:
+        return Request(request, authenticators=authenticators).user
+    except AuthenticationFailed:
+        return AnonymousUser()
+
+
+def may_scrape(request: HttpRequest, user: Any) -> bool:
+    """Staff (a session or an API token), or a scraper sending ``Authorization: Bearer
+    <METRICS_TOKEN>``."""
+    if user.is_authenticated and user.is_staff:
         return True
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     token = settings.METRICS_TOKEN
@@ -126,13 +149,14 @@ def may_scrape(request: HttpRequest) -> bool:
 
 @read_only
 def metrics(request: HttpRequest) -> HttpResponse:
-    if not may_scrape(request):
-        if request.user.is_authenticated:
+    user = api_user(request)
+    if not may_scrape(request, user):
+        if user.is_authenticated:
             return json_error(403, "permission_denied", "Metrics are for staff and scrapers.")
         return json_error(
             401,
             "not_authenticated",
-            "A staff session or the scraper's bearer token is required.",
+            "A staff session or API token, or the scraper's bearer token, is required.",
             {"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
     return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

@@ -3,16 +3,28 @@ stop them all on Ctrl-C or SIGTERM.
 
 In production each child is its own service (see docker-compose.yml) and the platform
 supervises; this exists so that ``make run`` is one command on a laptop.
+
+**Only the supervisor hears Ctrl-C.** A terminal sends SIGINT to its whole foreground process
+group at once; had the children stayed in it, the embedded nats-server would die at the same
+instant as the subscribers draining into it, and every one of them would print its own end.
+So each child starts in a session of its own (``supervised``), and the supervisor stops them:
+the services first, all at once, then what they need (``run_all`` stops NATS last). On Linux a
+child is also killed when the supervisor dies, so a supervisor killed with SIGKILL leaves no
+orphan holding the port or the store.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 # Signals a process does not raise on itself: something outside ended it (an operator, the OOM
 # killer, a chaos test). SIGSEGV, SIGABRT and the like are the process's own crash.
@@ -23,6 +35,25 @@ def killed_from_outside(returncode: int | None) -> bool:
     """Whether a process with this return code (``Popen``'s, or ``multiprocessing``'s exit code:
     minus the signal that ended it) was ended by a signal from outside."""
     return returncode is not None and returncode < 0 and -returncode in OUTSIDE_SIGNALS
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process receives when its parent dies
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
+def supervised() -> dict[str, Any]:
+    """``subprocess.Popen`` options for a child of this process: a session of its own (no
+    terminal's Ctrl-C reaches it) and, on Linux, death with this process."""
+    if _prctl is None:
+        return {"start_new_session": True}
+    parent = os.getpid()
+
+    def die_with_parent() -> None:  # runs in the child, between fork and exec
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the wish was made
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return {"start_new_session": True, "preexec_fn": die_with_parent}
 
 
 @dataclass
@@ -76,7 +107,7 @@ class Supervisor:
         self.stop_all()
 
     def _start(self, child: Child) -> None:
-        child.process = subprocess.Popen(list(child.argv), env=self.env)
+        child.process = subprocess.Popen(list(child.argv), env=self.env, **supervised())
         child.started_at = time.monotonic()
         self.say(f"started {child.name} (pid {child.process.pid})")
 
@@ -109,17 +140,22 @@ class Supervisor:
         return delay
 
     def stop_all(self, grace: float = 10.0) -> None:
+        """SIGTERM to every running child at once, then one line for each as it ends; a child
+        still running after ``grace`` seconds is killed."""
         running = [c for c in self.children if c.process is not None and c.process.poll() is None]
+        started = time.monotonic()
         for child in running:
             assert child.process is not None
             child.process.terminate()
-        deadline = time.monotonic() + grace
+        deadline = started + grace
         for child in running:
             assert child.process is not None
             try:
-                child.process.wait(max(0.0, deadline - time.monotonic()))
+                code = child.process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                self.say(f"{child.name} did not stop in {grace:.0f}s; killing it")
                 child.process.kill()
                 child.process.wait()
-        self.say("all stopped")
+                self.say(f"{child.name} did not stop in {grace:g}s: killed")
+                continue
+            ended = "stopped" if code in (0, -signal.SIGTERM) else f"stopped with {code}"
+            self.say(f"{child.name} {ended} ({time.monotonic() - started:.1f}s)")

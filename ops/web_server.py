@@ -44,21 +44,27 @@ from __future__ import annotations
 import argparse
 import os
 import pkgutil
+import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from granian.constants import Interfaces
+from granian.log import LogLevels
 from granian.server.mp import MPServer, WorkerProcess
 
 from ops.supervisor import killed_from_outside
 
 WORKERS = 2
 THREADS = 4
-GRACE_SECONDS = 10  # a stopping worker's in-flight requests get this long to finish
+# A stopping worker's in-flight requests get this long to finish. It is also how long a stop
+# waits for a worker that was still loading the app when the stop came (granian's worker does
+# not hear the stop then, and is killed at the end of the grace): short, so Ctrl-C is quick.
+GRACE_SECONDS = 3
 PARENT_CHECK_SECONDS = 0.5
 DJANGO = "config.wsgi:application"
 APP_VARIABLE = "EVENTBANK_WSGI_APP"
@@ -106,16 +112,21 @@ class Server(MPServer):
         return worker
 
 
-def prepare_counts_directory() -> Path:
-    """``PROMETHEUS_MULTIPROC_DIR``, made if unnamed and emptied of an earlier run's counts."""
-    directory = Path(
-        os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="eventbank-metrics-")
-    )
+@contextmanager
+def counts_directory() -> Iterator[Path]:
+    """``PROMETHEUS_MULTIPROC_DIR``, emptied of an earlier run's counts; when none is named, one
+    made for this server and removed when it stops."""
+    named = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(named or tempfile.mkdtemp(prefix="eventbank-metrics-"))
     directory.mkdir(parents=True, exist_ok=True)
     for counts in directory.glob("*.db"):
         counts.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
-    return directory
+    try:
+        yield directory
+    finally:
+        if not named:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -125,13 +136,23 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=WORKERS, help="processes")
     parser.add_argument("--threads", type=int, default=THREADS, help="per worker")
     parser.add_argument("--app", default=DJANGO, help="the WSGI app to serve, module:name")
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=[level.value for level in LogLevels],
+        help="granian's own lines (its workers starting and stopping)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments(argv)
-    prepare_counts_directory()
     os.environ[APP_VARIABLE] = args.app  # the workers inherit the environment
+    with counts_directory():
+        serve(args)
+
+
+def serve(args: argparse.Namespace) -> None:
     Server(
         "ops.web_server:application",  # this module's name even when run as __main__
         address=args.host,
@@ -144,6 +165,7 @@ def main(argv: list[str] | None = None) -> None:
         respawn_failed_workers=True,
         respawn_interval=1.0,
         workers_kill_timeout=GRACE_SECONDS,
+        log_level=LogLevels(args.log_level),
     ).serve()
 
 

@@ -4,11 +4,16 @@ pytest-django imports settings before any conftest runs, so the environment defa
 tests rely on are set here.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("EVENTBANK_BEHIND_TLS", "0")  # the test client speaks plain HTTP
-os.environ.setdefault("EVENTBANK_DATA_DIR", tempfile.mkdtemp(prefix="eventbank-tests-"))
+if "EVENTBANK_DATA_DIR" not in os.environ:
+    # One data directory for the run (the processes tests start inherit it), gone at its end.
+    os.environ["EVENTBANK_DATA_DIR"] = tempfile.mkdtemp(prefix="eventbank-tests-")
+    atexit.register(shutil.rmtree, os.environ["EVENTBANK_DATA_DIR"], ignore_errors=True)
 
 from config.settings import *  # noqa: F403
 

@@ -18,13 +18,21 @@ from tests.support import read_stream, wait_for
 pytestmark = pytest.mark.slow
 
 
-def test_it_serves_healthz_with_only_the_embedded_nats_server(start_system) -> None:
+def test_it_serves_healthz_with_only_the_embedded_nats_server_which_commands_find(
+    start_system,
+) -> None:
     system = start_system()
     health = wait_for(
         lambda: (a := system.get("/healthz")).status == 200 and a, timeout=30, what="healthz 200"
     )
     assert health.body["nats"] == "ok" and health.body["down"] == []
     assert {"database", "ledger_events", "orders_events", "compliance_events"} <= set(health.body)
+    embedded = re.search(r"started nats-server at (\S+)", system.log.read_text())
+    assert embedded and f"NATS         {embedded.group(1)}" in system.log.read_text()
+    # An operator's command in another terminal, no NATS_URL given (the README's example).
+    assert "NATS_URL" not in system.env
+    rebuilt = system.manage("rebuild_projection", "transactions")
+    assert "transactions: rebuilt and swapped in" in rebuilt
 
 
 def test_healthz_goes_503_when_nats_dies_and_comes_back(
@@ -41,8 +49,9 @@ def test_healthz_goes_503_when_nats_dies_and_comes_back(
     wait_for(lambda: system.get("/healthz").status == 200, timeout=30, what="healthz back to 200")
 
 
-def test_the_readme_walk_over_http(start_system) -> None:
-    """Two accounts, a deposit, a transfer, and the transfer's steps — as the README shows."""
+def test_two_accounts_a_deposit_and_a_transfer_retried_over_http(start_system) -> None:
+    """The README's walk, by new users, with a retry (``tests/e2e/test_readme.py`` runs the
+    README's own lines on the demo)."""
     system = start_system()
     alice = system.customer_token("alice", "wonderland-42")
     operator = system.operator_token()
@@ -153,14 +162,3 @@ def test_a_child_that_dies_is_reported_and_restarted(start_system) -> None:
         lambda: system.child_pid("saga-recovery") != first, timeout=30, what="a new saga-recovery"
     )
     assert f"saga-recovery (pid {first}) exited with -9" in system.log.read_text()
-
-
-def test_sigterm_stops_every_child(start_system) -> None:
-    system = start_system()
-    names = ("web", "relay", "projections", "compliance", "compliance-decisions", "saga-recovery")
-    children = [system.child_pid(n) for n in names]
-    system.process.send_signal(signal.SIGTERM)
-    assert system.process.wait(30) == 0
-    for pid in children:
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)

@@ -18,6 +18,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from config import container as composition
+from config.container import Container, build_container
 from messaging.embedded import NatsServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +36,19 @@ class Bus:
     @property
     def url(self) -> str:
         return self.server.url
+
+
+@pytest.fixture
+def orders_store_down(store_urls: dict[str, str], tmp_path: Path) -> Iterator[Container]:
+    """The process's container with the orders event store unreachable (its SQLite file lies
+    under a path that is a file), the other stores fresh."""
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    broken = build_container({**store_urls, "orders": f"sqlite:///{not_a_directory}/x.sqlite3"})
+    composition.use(broken)
+    yield broken
+    composition.use(None)
+    broken.close()
 
 
 @pytest.fixture

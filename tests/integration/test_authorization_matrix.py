@@ -52,6 +52,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("auth-token", "POST"): Rule(
         "/api/auth/token/", **everyone(200), body={"username": "owner", "password": "pw-owner-42"}
     ),
+    ("home", "GET"): Rule("/", **everyone(200)),
+    ("api-root", "GET"): Rule("/api/", **everyone(200)),
     ("schema", "GET"): Rule("/api/schema/", **everyone(200)),
     ("docs", "GET"): Rule("/api/docs/", **everyone(200)),
     ("accounts", "GET"): Rule("/api/accounts/", **customers(200, other=200)),

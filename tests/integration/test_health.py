@@ -4,14 +4,12 @@ further behind a source than ``EVENTBANK_MAX_LAG`` events — and a 503 names wh
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from config import container as composition
-from config.container import Container, build_container
+from config.container import Container
 from messaging.embedded import free_port
 from messaging.handlers import names
 from messaging.runtime import relay_events, run_subscribers, setup_nats
@@ -77,17 +75,9 @@ def test_a_subscriber_past_the_lag_bound_is_named_until_it_catches_up(
 
 
 def test_lag_is_unchecked_while_an_event_store_is_down(
-    store_urls: dict[str, str], bus: Bus, tmp_path: Path
+    orders_store_down: Container, bus: Bus
 ) -> None:
     asyncio.run(setup_nats(bus.url))
-    not_a_directory = tmp_path / "file"
-    not_a_directory.write_text("")
-    broken = build_container({**store_urls, "orders": f"sqlite:///{not_a_directory}/x.sqlite3"})
-    composition.use(broken)
-    try:
-        status, body = health()
-    finally:
-        composition.use(None)
-        broken.close()
+    status, body = health()
     assert (status, body["down"]) == (503, ["orders_events"])
     assert body["subscriber_lag"] == "unchecked: needs orders_events"

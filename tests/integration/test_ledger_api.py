@@ -320,13 +320,14 @@ def test_token_endpoint(container: Container, alice) -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
     assert client.post("/api/accounts/", {}, format="json").status_code == 201
-    assert_error(
-        APIClient().post(
-            "/api/auth/token/", {"username": "alice", "password": "wrong"}, format="json"
-        ),
-        400,
-        "invalid",
+    refused = APIClient().post(
+        "/api/auth/token/", {"username": "alice", "password": "wrong"}, format="json"
     )
+    assert_error(refused, 400, "invalid")
+    # The input's own words, not the name of DRF's key for errors of the input as a whole.
+    assert refused.json()["message"] == "Unable to log in with provided credentials."
+    missing = APIClient().post("/api/auth/token/", {"username": "alice"}, format="json")
+    assert missing.json()["message"] == "Invalid input: password."
 
 
 def test_a_token_that_is_unknown_or_whose_user_is_inactive_is_401_and_changes_nothing(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
+from rest_framework.authtoken.models import Token
 
 from config.container import Container
 from messaging.models import DeadLetter
@@ -121,18 +122,20 @@ def test_the_web_server_starts_with_an_empty_counts_directory(
     keep = tmp_path / "notes.txt"
     keep.write_text("not ours")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    web_server.prepare_counts_directory()
-    assert not stale.exists() and keep.exists()
+    with web_server.counts_directory():
+        assert not stale.exists() and keep.exists()
+    assert keep.exists()  # a directory named for it is the namer's to keep
 
 
-def test_the_web_server_makes_a_counts_directory_when_none_is_named(
+def test_the_web_server_makes_a_counts_directory_when_none_is_named_and_removes_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # unset again after the test
-    web_server.prepare_counts_directory()
-    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
-    assert directory.is_dir() and list(directory.iterdir()) == []
-    directory.rmdir()
+    with web_server.counts_directory() as directory:
+        assert Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]) == directory
+        assert directory.is_dir() and list(directory.iterdir()) == []
+        (directory / "counter_1.db").write_bytes(b"counts")
+    assert not directory.exists()
 
 
 def test_a_scraper_with_the_token_may_read_it(container: Container, settings: Any) -> None:
@@ -164,3 +167,25 @@ def test_a_customer_is_refused_with_403(container: Container, make_user: Any) ->
     customer = Client()
     customer.force_login(make_user("alice"))
     assert customer.get("/metrics").status_code == 403
+
+
+def test_staff_may_read_it_with_an_api_token_and_a_customer_may_not(
+    container: Container, staff: Any, make_user: Any
+) -> None:
+    staff_token = Token.objects.create(user=staff).key
+    samples = scrape(Client(), Authorization=f"Token {staff_token}")
+    assert ("eventbank_relay_lag_events", frozenset({("source", "ledger")})) in samples
+    customer_token = Token.objects.create(user=make_user("alice")).key
+    for authorization, status in ((f"Token {customer_token}", 403), ("Token not-a-token", 401)):
+        response = Client().get("/metrics", headers={"Authorization": authorization})
+        assert response.status_code == status, authorization
+
+
+def test_with_an_event_store_down_it_still_answers_and_names_it(
+    orders_store_down: Container, staff_session: Client
+) -> None:
+    samples = scrape(staff_session)
+    assert sample(samples, "eventbank_event_store_up", source="orders") == 0
+    assert sample(samples, "eventbank_event_store_up", source="ledger") == 1
+    assert ("eventbank_relay_lag_events", frozenset({("source", "ledger")})) in samples
+    assert ("eventbank_relay_lag_events", frozenset({("source", "orders")})) not in samples

@@ -257,6 +257,16 @@ def test_the_positions_page_shows_each_relay_and_subscriber_lag(
     assert lags[("projection:orders", "orders")] == heads["orders"]
 
 
+def test_the_positions_page_names_an_event_store_that_is_down_and_shows_the_rest(
+    orders_store_down: Container, admin_client: Client
+) -> None:
+    page = admin_client.get("/admin/operations/positions/")
+    assert page.status_code == 200
+    assert [source for source, _ in page.context["down"]] == ["orders"]
+    assert "The orders event store is down" in page.content.decode()
+    assert {r.source for r in page.context["relays"]} == {"ledger", "compliance"}
+
+
 def test_an_unrelayed_source_shows_its_whole_log_as_relay_lag(
     container: Container, shop: dict[str, UUID], admin_client: Client
 ) -> None:

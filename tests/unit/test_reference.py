@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import subprocess
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -156,12 +157,24 @@ def test_the_page_is_one_test_docs_checks_and_names_nothing_outside_the_reposito
 # --- Running -------------------------------------------------------------------------------
 
 
-def test_every_make_target_is_on_the_page() -> None:
+def make_targets() -> list[str]:
+    """The Makefile's targets that say what they are for (``target: ... ## what``)."""
     makefile = (ROOT / "Makefile").read_text()
-    targets = re.findall(r"^([a-z][a-z-]*):.*##", makefile, re.MULTILINE)
-    assert targets
-    for target in targets:
+    return re.findall(r"^([a-z][a-z0-9-]*):.*##", makefile, re.MULTILINE)
+
+
+def test_every_make_target_is_on_the_page() -> None:
+    assert "test-e2e" in make_targets()
+    for target in make_targets():
         row_for(f"make {target}", section("### `make` targets"))
+
+
+def test_make_help_lists_every_target() -> None:
+    shown = subprocess.run(
+        ["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
+    listed = re.findall(r"^  make (\S+)", shown, re.MULTILINE)
+    assert listed == make_targets()
 
 
 def project_commands() -> dict[str, str]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from compliance.screening import TransferScreening
+from messaging.connection import nats_url
 from messaging.lifecycle import stop_on_signals
 from messaging.runtime import run_subscribers
 
@@ -25,12 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true")
 
     def handle(self, *args: Any, once: bool, **options: Any) -> None:
-        if not settings.NATS_URL:
-            raise CommandError("NATS_URL is not set (run_all sets it for the embedded server)")
+        url = nats_url()  # NatsNotFound is a CommandError: one line, no traceback
 
         async def main() -> None:
             subscribers = await run_subscribers(
-                [TransferScreening.name], settings.NATS_URL, once=once, stop=stop_on_signals()
+                [TransferScreening.name], url, once=once, stop=stop_on_signals()
             )
             if once and options["verbosity"] >= 1:
                 stats = subscribers[0].stats

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from config.container import get_container
+from messaging.connection import nats_url
 from messaging.lifecycle import stop_on_signals
 from messaging.runtime import relay_events
 
@@ -26,14 +26,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, once: bool, **options: Any) -> None:
-        if not settings.NATS_URL:
-            raise CommandError("NATS_URL is not set (run_all sets it for the embedded server)")
+        url = nats_url()  # NatsNotFound is a CommandError: one line, no traceback
 
         async def main() -> dict[str, int]:
             applications = get_container().applications
-            return await relay_events(
-                applications, settings.NATS_URL, once=once, stop=stop_on_signals()
-            )
+            return await relay_events(applications, url, once=once, stop=stop_on_signals())
 
         positions = asyncio.run(main())
         if options["verbosity"] >= 1 and once:

@@ -7,10 +7,10 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config.container import get_container
+from messaging.connection import nats_url
 from messaging.handlers import UnknownSubscriber, handler
 from messaging.lifecycle import stop_on_signals
 from messaging.replay import replay_from_store
@@ -45,8 +45,7 @@ class Command(BaseCommand):
             if options["verbosity"] >= 1:
                 self.stdout.write(f"{name}: replayed {count} stored events")
             return
-        if not settings.NATS_URL:
-            raise CommandError("NATS_URL is not set (run_all sets it for the embedded server)")
+        url = nats_url()  # NatsNotFound is a CommandError: one line, no traceback
         try:
             handler(name)
         except UnknownSubscriber as exc:
@@ -55,7 +54,7 @@ class Command(BaseCommand):
         async def main() -> list[Subscriber]:
             return await run_subscribers(
                 [name],
-                settings.NATS_URL,
+                url,
                 once=once,
                 from_sequence=options["from_sequence"],
                 since=options["since"],

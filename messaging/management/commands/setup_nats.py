@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from messaging.connection import nats_url
 from messaging.runtime import setup_nats
 from messaging.stream import stream_settings
 
@@ -20,9 +20,8 @@ class Command(BaseCommand):
     help = "Create or update the JetStream stream (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.NATS_URL:
-            raise CommandError("NATS_URL is not set (run_all sets it for the embedded server)")
-        outcome = asyncio.run(setup_nats(settings.NATS_URL))
+        url = nats_url()  # NatsNotFound is a CommandError: one line, no traceback
+        outcome = asyncio.run(setup_nats(url))
         stream = stream_settings()
         if options["verbosity"] >= 1:
             self.stdout.write(f"stream {stream.name} ({', '.join(stream.subjects)}): {outcome}")

@@ -11,10 +11,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from config.container import get_container
+from messaging.connection import nats_url
 from projections.rebuild import Progress, RebuildError, projector_named, rebuild
 
 
@@ -94,7 +94,7 @@ class Command(BaseCommand):
                 name,
                 get_container().applications,
                 source=options["source"],
-                nats_url=settings.NATS_URL,
+                nats_url=nats_url() if options["source"] == "nats" else "",
                 since=since,
                 on_progress=(lambda progress: None) if quiet else bar,
             )

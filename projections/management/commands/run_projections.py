@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from messaging.connection import nats_url
 from messaging.lifecycle import stop_on_signals
 from messaging.runtime import run_subscribers
 from projections.projectors import PROJECTORS
@@ -22,8 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true")
 
     def handle(self, *args: Any, projection: list[str] | None, once: bool, **options: Any) -> None:
-        if not settings.NATS_URL:
-            raise CommandError("NATS_URL is not set (run_all sets it for the embedded server)")
+        url = nats_url()  # NatsNotFound is a CommandError: one line, no traceback
         chosen = projection or sorted(PROJECTORS)
         unknown = sorted(set(chosen) - set(PROJECTORS))
         if unknown:
@@ -32,6 +31,6 @@ class Command(BaseCommand):
         names = [PROJECTORS[p].name for p in chosen]
 
         async def main() -> None:
-            await run_subscribers(names, settings.NATS_URL, once=once, stop=stop_on_signals())
+            await run_subscribers(names, url, once=once, stop=stop_on_signals())
 
         asyncio.run(main())
