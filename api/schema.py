@@ -217,7 +217,6 @@ EVENT = inline_serializer(
         "data": serializers.DictField(),
     },
 )
-EVENTS = inline_serializer("Events", {"results": EVENT.__class__(many=True)})
 
 
 # --- Links: what a created thing's answer lets a client do next ------------------------------

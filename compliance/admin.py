@@ -19,7 +19,7 @@ from compliance.models import ScreenedTransfer
 from config.container import get_container
 from kernel.errors import DomainError
 from kernel.money import format_cents
-from ops.admin_helpers import ReadOnlyAdmin, events_link
+from ops.admin_helpers import ReadOnlyAdmin, events_link, id_column
 from projections.models import AlertSummary
 
 
@@ -30,13 +30,21 @@ class ReviewForm(ActionForm):
 @admin.register(AlertSummary)
 class AlertAdmin(ReadOnlyAdmin):
     list_display = (
-        "raised_at", "rule", "money", "account", "transfer_id", "status", "resolved_by", "events",
+        "raised_at", "rule", "money", "source", "transfer", "status", "resolved_by", "events",
     )  # fmt: skip
+    fields = (
+        "id", "rule", "reason", "money", "source", "transfer", "status", "raised_at",
+        "resolved_at", "resolved_by", "note", "version", "events",
+    )  # fmt: skip
+    readonly_fields = ("money", "source", "transfer", "events")
     list_filter = ("status", "rule")
     search_fields = ("id", "account", "transfer_id")
     date_hierarchy = "raised_at"
     action_form = ReviewForm
     actions = ["clear_selected", "escalate_selected"]
+
+    source = id_column("account", "account", "account")
+    transfer = id_column("transfer", "transfer_id", "transfer")
 
     @admin.display(description="amount", ordering="amount")
     def money(self, row: AlertSummary) -> str:
@@ -76,9 +84,14 @@ class AlertAdmin(ReadOnlyAdmin):
 
 @admin.register(ScreenedTransfer)
 class ScreenedTransferAdmin(ReadOnlyAdmin):
-    list_display = ("at", "account", "money", "transfer_id")
+    list_display = ("at", "source", "money", "transfer")
     search_fields = ("account", "transfer_id")
     date_hierarchy = "at"
+    fields = ("at", "source", "money", "transfer")
+    readonly_fields = ("source", "money", "transfer")
+
+    source = id_column("account", "account", "account")
+    transfer = id_column("transfer", "transfer_id", "transfer")
 
     @admin.display(description="amount", ordering="amount")
     def money(self, row: ScreenedTransfer) -> str:

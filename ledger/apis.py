@@ -21,11 +21,12 @@ from rest_framework.views import APIView
 
 from api.consistency import min_position_field, require_position
 from api.errors import ApiError
+from api.history import event_page
 from api.idempotency import run_idempotently
 from api.pagination import PageParameters, paginated, query_filters
 from api.permissions import may_see
 from api.schema import (
-    EVENTS,
+    EVENT,
     IDEMPOTENCY_KEY,
     LIST,
     READ,
@@ -36,7 +37,6 @@ from api.schema import (
 from api.serializers import AmountField, InputSerializer, PositionField, TextField, render
 from api.users import user_exists
 from config.container import get_container
-from kernel.events import envelope
 from ledger.api_examples import MOVEMENT_EXAMPLES, OPEN_ACCOUNT_EXAMPLES, TRANSFER_EXAMPLES
 from ledger.application import LedgerApplication
 from ledger.domain import Account, AccountNotFound, TransferNotFound
@@ -268,17 +268,14 @@ class AccountTransactionsApi(APIView):
 class AccountEventsApi(APIView):
     @extend_schema(
         operation_id="account_events",
-        responses={200: EVENTS, **errors(*READ)},
-        description="The account's stored events, oldest first, in their published form.",
+        parameters=[PageParameters],
+        responses={200: page_of(EVENT.__class__), **errors(*LIST)},
+        description="The account's stored events, oldest first, in their published form, each "
+        "with its position in the ledger's log; a page at a time.",
     )
     def get(self, request: Request, account_id: UUID) -> Response:
         account = owned_account(request, account_id)
-        app = ledger()
-        events = [
-            envelope(e, catalogue=app.catalogue, position=None)
-            for e in app.stored_events(account.id)
-        ]
-        return Response({"results": events})
+        return event_page(request, self, ledger(), account)
 
 
 class FreezeAccountApi(APIView):

@@ -1,8 +1,9 @@
-"""What the contexts' admin pages share: a link to an aggregate's events, and the base for tables
-that only the system writes."""
+"""What the contexts' admin pages share: money as a person reads it, ids that link to what they
+name, a link to an aggregate's events, and the base for tables that only the system writes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +13,45 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
+
+from kernel.money import format_cents
+
+# The admin page of each kind of thing an id can name (the projections' rows).
+PAGES = {
+    "account": "admin:projections_accountsummary_change",
+    "transfer": "admin:projections_transfersummary_change",
+    "order": "admin:projections_ordersummary_change",
+}
+
+
+def money(cents: int, currency: str = "") -> str:
+    """``2500, "EUR"`` as ``25.00 EUR``: how a person reads an amount (on one line: the space
+    does not break)."""
+    return f"{format_cents(cents)}\u00a0{currency}" if currency else format_cents(cents)
+
+
+def id_link(kind: str, value: UUID | None) -> SafeString:
+    """An id, shortened to its first eight characters (whole on hover, and in the link), that
+    opens the page of the ``kind`` of thing it names: so lists of ids stay one line wide."""
+    if value is None:
+        return format_html("{}", "—")
+    url = reverse(PAGES[kind], args=[value])
+    return format_html('<a href="{}" title="{}">{}</a>', url, value, str(value)[:8])
+
+
+def id_column(kind: str, field: str, description: str) -> Callable[[Any, Any], SafeString]:
+    """An admin column showing the id in ``field`` as ``id_link`` does, sorted by it."""
+
+    @admin.display(description=description, ordering=field)
+    def column(model_admin: Any, row: Any) -> SafeString:
+        return id_link(kind, getattr(row, field))
+
+    return column
+
+
+def short_id(value: UUID) -> SafeString:
+    """An id shortened as ``id_link`` shows it, for the column that already links to its row."""
+    return format_html('<span title="{}">{}</span>', value, str(value)[:8])
 
 
 def events_link(context: str, aggregate_id: UUID, label: str = "events") -> SafeString:

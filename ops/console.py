@@ -40,7 +40,10 @@ def _contexts() -> list[tuple[str, str]]:
 
 class EventQuery(forms.Form):
     context = forms.ChoiceField(choices=_contexts)
-    aggregate = forms.UUIDField(label="Aggregate id")
+    # Wide enough for a whole id (36 characters) and a little more.
+    aggregate = forms.UUIDField(
+        label="Aggregate id", widget=forms.TextInput(attrs={"size": 40, "class": "vTextField"})
+    )
 
 
 class EventBrowser(ConsoleView):

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from api.consistency import min_position_field, require_position
 from api.errors import ApiError
+from api.history import published
 from api.idempotency import run_idempotently
 from api.pagination import PageParameters, paginated, query_filters
 from api.permissions import may_see
@@ -34,7 +35,6 @@ from api.serializers import (
     render_many,
 )
 from config.container import get_container
-from kernel.events import envelope
 from orders.application import OrdersApplication
 from orders.domain import Order, OrderNotFound, Product, status_history
 from projections.models import OrderSummary
@@ -357,7 +357,7 @@ class OrderHistoryApi(APIView):
         body = {
             **render(OrderOutput, row),
             "status_history": render_many(StatusOutput, status_history(own)),
-            "events": [envelope(e, catalogue=app.catalogue, position=None) for e in events],
+            "events": published(app, events),
         }
         return Response(body)
 

@@ -14,13 +14,14 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from config.container import get_container
 from kernel.errors import DomainError
 from kernel.money import format_cents
-from ops.admin_helpers import ReadOnlyAdmin, events_link
+from ops.admin_helpers import ReadOnlyAdmin, events_link, id_column, money, short_id
 from projections.models import (
     AccountSummary,
     LedgerEntry,
@@ -32,16 +33,28 @@ from projections.models import (
 
 @admin.register(AccountSummary)
 class AccountSummaryAdmin(ReadOnlyAdmin):
-    list_display = (
-        "id", "owner", "currency", "amount", "status", "version", "updated_at", "events",
-    )  # fmt: skip
+    list_display = ("account", "owner", "amount", "status", "version", "updated_at", "events")
     list_filter = ("status", "currency")
     search_fields = ("id", "owner")
+    fields = (
+        "id", "owner", "amount", "status", "version", "opened_at", "updated_at", "entries",
+        "events",
+    )  # fmt: skip
+    readonly_fields = ("amount", "entries", "events")
     actions = ["unfreeze_selected"]
+
+    @admin.display(description="account", ordering="id")
+    def account(self, row: AccountSummary) -> SafeString:
+        return short_id(row.id)
 
     @admin.display(description="balance", ordering="balance")
     def amount(self, row: AccountSummary) -> str:
-        return format_cents(row.balance)
+        return money(row.balance, row.currency)
+
+    @admin.display(description="transactions")
+    def entries(self, row: AccountSummary) -> SafeString:
+        url = reverse("admin:projections_ledgerentry_changelist")
+        return format_html('<a href="{}?account_id={}">its transactions</a>', url, row.id)
 
     @admin.display(description="events")
     def events(self, row: AccountSummary) -> SafeString:
@@ -63,13 +76,22 @@ class AccountSummaryAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ("at", "account_id", "direction", "kind", "money", "balance", "transfer_id")
+    list_display = ("at", "account", "direction", "kind", "amount_", "balance", "transfer")
     list_filter = ("direction", "kind")
     search_fields = ("account_id", "transfer_id", "reference")
     date_hierarchy = "at"
+    fields = (
+        "at", "account", "direction", "kind", "amount_", "balance", "counterparty_", "transfer",
+        "reference", "version",
+    )  # fmt: skip
+    readonly_fields = ("account", "amount_", "balance", "counterparty_", "transfer")
+
+    account = id_column("account", "account_id", "account")
+    counterparty_ = id_column("account", "counterparty", "counterparty")
+    transfer = id_column("transfer", "transfer_id", "transfer")
 
     @admin.display(description="amount", ordering="amount")
-    def money(self, row: LedgerEntry) -> str:
+    def amount_(self, row: LedgerEntry) -> str:
         return format_cents(row.amount)
 
     @admin.display(description="balance after", ordering="balance_after")
@@ -79,17 +101,30 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(TransferSummary)
 class TransferSummaryAdmin(ReadOnlyAdmin):
+    # The steps are on each transfer's page: in the list they would take four lines a row.
     list_display = (
-        "started_at", "id", "from_account", "to_account", "money", "status", "step_list", "events",
+        "started_at", "transfer", "source", "destination", "amount_", "status", "events",
     )  # fmt: skip
     list_filter = ("status", "currency", "failure_code")
     search_fields = ("id", "from_account", "to_account", "reference")
     date_hierarchy = "started_at"
+    fields = (
+        "id", "source", "destination", "amount_", "reference", "status", "step_list",
+        "failure_code", "version", "started_at", "updated_at", "events",
+    )  # fmt: skip
+    readonly_fields = ("source", "destination", "amount_", "step_list", "events")
     actions = ["recover_selected"]
 
+    source = id_column("account", "from_account", "from")
+    destination = id_column("account", "to_account", "to")
+
+    @admin.display(description="transfer", ordering="id")
+    def transfer(self, row: TransferSummary) -> SafeString:
+        return short_id(row.id)
+
     @admin.display(description="amount", ordering="amount")
-    def money(self, row: TransferSummary) -> str:
-        return format_cents(row.amount)
+    def amount_(self, row: TransferSummary) -> str:
+        return money(row.amount, row.currency)
 
     @admin.display(description="steps")
     def step_list(self, row: TransferSummary) -> SafeString:
@@ -113,18 +148,34 @@ class TransferSummaryAdmin(ReadOnlyAdmin):
 
 @admin.register(OrderSummary)
 class OrderSummaryAdmin(ReadOnlyAdmin):
-    list_display = (
-        "id", "owner", "status", "money", "account", "created_at", "updated_at", "events",
-    )  # fmt: skip
+    list_display = ("order", "owner", "status", "total_", "paid_from", "created_at", "events")
     list_filter = ("status",)
     search_fields = ("id", "owner", "account")
     date_hierarchy = "created_at"
-    readonly_fields = ("sagas",)
+    fields = (
+        "id", "owner", "paid_from", "status", "total_", "item_list", "sagas", "version",
+        "created_at", "updated_at", "events",
+    )  # fmt: skip
+    readonly_fields = ("paid_from", "total_", "item_list", "sagas", "events")
     actions = ["recover_selected"]
 
+    paid_from = id_column("account", "account", "account")
+
+    @admin.display(description="order", ordering="id")
+    def order(self, row: OrderSummary) -> SafeString:
+        return short_id(row.id)
+
     @admin.display(description="total", ordering="total")
-    def money(self, row: OrderSummary) -> str:
-        return format_cents(row.total)
+    def total_(self, row: OrderSummary) -> str:
+        return money(row.total, row.currency)
+
+    @admin.display(description="items")
+    def item_list(self, row: OrderSummary) -> SafeString:
+        lines = (
+            (item["sku"], item["quantity"], money(item["price"], row.currency))
+            for item in row.items
+        )
+        return format_html_join(mark_safe("<br>"), "{}: {} at {} each", lines)
 
     @admin.display(description="events")
     def events(self, row: OrderSummary) -> SafeString:
@@ -170,7 +221,7 @@ class ProductStockAdmin(ReadOnlyAdmin):
 
     @admin.display(description="price", ordering="price")
     def money(self, row: ProductStock) -> str:
-        return format_cents(row.price)
+        return format_cents(row.price)  # a product has no currency of its own
 
     @admin.display(description="events")
     def events(self, row: ProductStock) -> SafeString:

@@ -360,6 +360,35 @@ def test_account_events_come_from_the_store_with_correlation(
     assert events[1]["correlation_id"] == "trace-42" and events[1]["data"]["amount"] == "2.00"
 
 
+def test_account_events_carry_their_positions_in_the_ledgers_log_a_page_at_a_time(
+    container: Container, alice_client, staff_client
+) -> None:
+    account = open_account(alice_client)["id"]
+    open_account(alice_client)  # another aggregate's events interleave in the log
+    for n in range(4):
+        staff_client.post(
+            f"/api/accounts/{account}/deposits/", {"amount": f"{n + 1}.00"}, format="json"
+        )
+        open_account(alice_client)
+    logged = {
+        (str(n.originator_id), n.originator_version): n.id
+        for n in container.ledger.notifications_after(0, 1000)
+    }
+    first = alice_client.get(f"/api/accounts/{account}/events/?page_size=2").json()
+    assert first["count"] == 5 and first["previous"] is None and first["next"]
+    assert [e["aggregate_version"] for e in first["results"]] == [1, 2]
+    later = alice_client.get(f"/api/accounts/{account}/events/?page_size=2&page=3").json()
+    assert [e["aggregate_version"] for e in later["results"]] == [5]
+    assert later["next"] is None and later["previous"]
+    every = alice_client.get(f"/api/accounts/{account}/events/").json()["results"]
+    assert [e["position"] for e in every] == [
+        logged[(account, e["aggregate_version"])] for e in every
+    ]
+    assert all(isinstance(e["position"], int) for e in every)
+    past_the_end = alice_client.get(f"/api/accounts/{account}/events/?page_size=2&page=4")
+    assert_error(past_the_end, 404, "not_found")
+
+
 def test_responses_echo_the_correlation_id(container: Container, alice_client) -> None:
     response = alice_client.post(
         "/api/accounts/", {}, format="json", HTTP_X_CORRELATION_ID="abc-123"

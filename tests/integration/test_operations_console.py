@@ -99,14 +99,57 @@ def test_every_read_model_renders_with_real_rows_and_stays_read_only(
         assert listed.status_code == 200, model
         assert admin_client.get(f"/admin/{model}/add/").status_code == 403, model
     transfers = admin_client.get("/admin/projections/transfersummary/").content.decode()
-    assert str(shop["transfer"]) in transfers and "credit_destination succeeded" in transfers
+    assert str(shop["transfer"]) in transfers  # whole on hover, and in its row's link
     assert f"aggregate={shop['transfer']}" in transfers  # the link to its events
+    transfer = admin_client.get(f"/admin/projections/transfersummary/{shop['transfer']}/change/")
+    assert "credit_destination succeeded" in transfer.content.decode()  # steps: on its page
     accounts = admin_client.get("/admin/projections/accountsummary/?q=bob").content.decode()
     assert "25.00" in accounts
     searched = admin_client.get(f"/admin/projections/ordersummary/?q={shop['order']}")
     assert searched.context["cl"].result_count == 1
     running = admin_client.get("/admin/projections/transfersummary/?status=running")
     assert running.context["cl"].result_count == 0
+
+
+def test_pages_read_like_a_banks_money_with_its_currency_steps_as_lines_ids_as_links(
+    container: Container, bus: Bus, shop: dict[str, UUID], admin_client: Client
+) -> None:
+    project(container, bus)
+    account, transfer, order = shop["account"], shop["transfer"], shop["order"]
+    account_page = f'href="/admin/projections/accountsummary/{account}/change/"'
+
+    detail = admin_client.get(f"/admin/projections/transfersummary/{transfer}/change/")
+    page = detail.content.decode()
+    assert detail.status_code == 200
+    assert "25.00\u00a0EUR" in page and "2500" not in page  # never cents
+    assert "debit_source succeeded<br>credit_destination succeeded" in page  # not JSON
+    assert '"name"' not in page
+    assert account_page in page and f"aggregate={transfer}" in page
+
+    listed = admin_client.get("/admin/projections/transfersummary/").content.decode()
+    assert "25.00\u00a0EUR" in listed and account_page in listed
+    # Ids are shown short, whole on hover, so a row stays one line at 1,400 pixels.
+    assert f'title="{account}">{str(account)[:8]}</a>' in listed
+
+    detail = admin_client.get(f"/admin/projections/ordersummary/{order}/change/")
+    page = detail.content.decode()
+    assert "3.00\u00a0EUR" in page and "300" not in page.replace("3.00", "")
+    assert "APPLE: 2 at 1.50\u00a0EUR each" in page and account_page in page
+
+    detail = admin_client.get(f"/admin/projections/accountsummary/{account}/change/")
+    page = detail.content.decode()
+    assert "72.00\u00a0EUR" in page  # 100.00, less the 25.00 transfer and the 3.00 order
+    assert f"/admin/projections/ledgerentry/?account_id={account}" in page
+    entries = admin_client.get(f"/admin/projections/ledgerentry/?account_id={account}")
+    assert entries.context["cl"].result_count == 3
+    assert (
+        f'href="/admin/projections/transfersummary/{transfer}/change/"' in entries.content.decode()
+    )
+
+
+def test_the_event_browsers_id_field_holds_a_whole_id(admin_client: Client) -> None:
+    page = admin_client.get("/admin/operations/events/").content.decode()
+    assert 'name="aggregate"' in page and 'size="40"' in page
 
 
 def test_an_order_page_shows_its_sagas_steps_from_the_event_store(

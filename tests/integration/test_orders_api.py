@@ -119,6 +119,14 @@ def test_the_history_puts_the_projection_beside_the_event_store(
         assert name in types
     created = next(e for e in history["events"] if e["type"] == "order.created")
     assert created["data"]["total"] == "1.50" and created["source"] == "orders"
+    # Each event, the sagas' among them, with its position in the orders log.
+    logged = {
+        (str(n.originator_id), n.originator_version): n.id
+        for n in container.orders.notifications_after(0, 10_000)
+    }
+    assert [e["position"] for e in history["events"]] == [
+        logged[(e["aggregate_id"], e["aggregate_version"])] for e in history["events"]
+    ]
     project(container, bus)
     assert alice.get(f"/api/orders/{order_id}/history/").json()["status"] == "cancelled"
 
