@@ -55,11 +55,10 @@ class Server:
 
 
 def running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    try:  # a process may end between any two looks at it: each look may find it gone
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (ProcessLookupError, FileNotFoundError):
         return False
-    stat = Path(f"/proc/{pid}/stat").read_text()
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has stopped; it awaits its reaping
 
 
