@@ -192,7 +192,7 @@ def impatient(
 def web_workers(system: RunningSystem) -> list[int]:
     """The web server's worker processes (its children, read from /proc)."""
     web = system.child_pid("web")
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # the web just died
         return [int(p) for p in open(f"/proc/{web}/task/{web}/children").read().split()]
     return []
 
