@@ -11,7 +11,10 @@ _factories: dict[str, Callable[[], Handler]] = {}
 
 
 class UnknownSubscriber(LookupError):
-    pass
+    @classmethod
+    def named(cls, name: str) -> UnknownSubscriber:
+        known = ", ".join(names()) or "none registered"
+        return cls(f"no subscriber named {name!r} (known: {known})")
 
 
 def register(name: str, factory: Callable[[], Handler]) -> None:
@@ -24,7 +27,7 @@ def names() -> list[str]:
 
 def handler(name: str) -> Handler:
     try:
-        return _factories[name]()
+        factory = _factories[name]
     except KeyError:
-        known = ", ".join(names()) or "none registered"
-        raise UnknownSubscriber(f"no subscriber named {name!r} (known: {known})") from None
+        raise UnknownSubscriber.named(name) from None
+    return factory()

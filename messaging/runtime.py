@@ -23,7 +23,7 @@ from messaging.locks import lock_for
 from messaging.positions import RelayPositions
 from messaging.relay import Relay, RelayStopped
 from messaging.stream import ensure_stream, stream_settings
-from messaging.subscriber import Subscriber
+from messaging.subscriber import Handler, Subscriber
 
 logger = logging.getLogger(__name__)
 LOCK_RETRY_SECONDS = 1.0
@@ -107,7 +107,10 @@ async def run_subscribers(
     """Run the named subscribers side by side on one connection until stopped (or caught up)."""
     stop = stop or asyncio.Event()
     async with jetstream_session(url, name=f"eventbank-{'+'.join(names)}") as (js, stream):
-        subscribers = [Subscriber(handler(n), js, stream) for n in names]
+        handlers = [await started_handler(n, stop) for n in names]
+        if stop.is_set():
+            return []
+        subscribers = [Subscriber(h, js, stream) for h in handlers]
         if from_sequence is not None or since is not None:
             for subscriber in subscribers:
                 await subscriber.rewind(sequence=from_sequence, since=since)
@@ -115,6 +118,26 @@ async def run_subscribers(
             for subscriber in subscribers:
                 group.create_task(subscriber.run(stop, once=once))
         return subscribers
+
+
+async def started_handler(name: str, stop: asyncio.Event) -> Handler:
+    """The subscriber's handler, built when its application can reach its database: a start
+    during an outage waits for it (one log line), as a running subscriber does."""
+    away = False
+    while True:
+        try:
+            return await sync_to_async(handler)(name)
+        except DATABASE_AWAY as exc:
+            if stop.is_set():
+                raise
+            if not away:
+                logger.warning(
+                    "subscriber %s: %s: %s; starting when its database answers",
+                    name, type(exc).__name__, exc,
+                )  # fmt: skip
+            away = True
+            await sync_to_async(close_old_connections)()
+            await sleep_unless(stop, LOCK_RETRY_SECONDS)
 
 
 async def setup_nats(url: str) -> str:

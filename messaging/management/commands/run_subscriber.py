@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config.container import get_container
 from messaging.connection import nats_url
-from messaging.handlers import UnknownSubscriber, handler
+from messaging.handlers import UnknownSubscriber, handler, names
 from messaging.lifecycle import stop_on_signals
 from messaging.replay import replay_from_store
 from messaging.runtime import run_subscribers
@@ -46,10 +46,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{name}: replayed {count} stored events")
             return
         url = nats_url()  # NatsNotFound is a CommandError: one line, no traceback
-        try:
-            handler(name)
-        except UnknownSubscriber as exc:
-            raise CommandError(str(exc)) from None
+        if name not in names():  # known by name: its handler is built once its database answers
+            raise CommandError(str(UnknownSubscriber.named(name)))
 
         async def main() -> list[Subscriber]:
             return await run_subscribers(
