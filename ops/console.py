@@ -13,8 +13,8 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.views.generic import TemplateView
 
+from api.history import published
 from config.container import get_container
-from kernel.events import envelope
 from messaging.models import DeadLetter
 from ops.lag import relay_lags, sources, subscriber_lags
 
@@ -60,10 +60,7 @@ class EventBrowser(ConsoleView):
             return self.render_to_response(self.get_context_data(form=form), status=400)
         context, aggregate = form.cleaned_data["context"], form.cleaned_data["aggregate"]
         app = get_container().application(context)
-        events = [
-            envelope(event, catalogue=app.catalogue, position=None)
-            for event in app.stored_events(aggregate)
-        ]
+        events = published(app, app.stored_events(aggregate))  # the relay's envelopes
         for event in events:
             event["data_json"] = json.dumps(event["data"], indent=2, sort_keys=True)
         page = self.get_context_data(form=form, events=events, aggregate=aggregate, store=context)
