@@ -94,6 +94,16 @@ class InputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class BoundedListField(serializers.ListField):
+    """A list whose length is checked before any item is: DRF's ListField validates every item
+    and only then counts them, so a body of a hundred thousand little items would all be read."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return list(super().to_internal_value(data))
+
+
 class WholeNumberField(serializers.IntegerField):
     """An integer that, as text (a query parameter), is ASCII digits only. DRF's IntegerField
     takes whatever ``int()`` takes: " 1", "1_0", "1.0" and the digits of every script."""

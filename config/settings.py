@@ -287,7 +287,8 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # JSON bodies here are small; refuse huge ones early
+# JSON bodies here are small (a batch of 1,000 transfers is the largest): refuse bigger early.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 512 * 1024
 
 # --- Internationalisation, static files ----------------------------------------------------
 

@@ -10,7 +10,9 @@ what: ``tuning/``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
@@ -67,6 +69,49 @@ class CorrelatingMapper(Mapper[UUID]):
         return super().to_stored_event(domain_event)
 
 
+class IdentityMap:
+    """The aggregates read while it is open, one object per id (Fowler's identity map).
+
+    The first read of an id loads it from the store; every later read of that id returns the
+    same object, with whatever it has done since and not yet saved. A batch of sagas advances a
+    round in one, so two transfers from one account see each other's debit. It also notes what
+    each read found, so a step that says no can be checked to have changed nothing it read.
+    """
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, UUID], Any] = {}
+        self.reads: list[tuple[Any, int]] = []  # (aggregate, its pending events when read)
+
+    def get(self, app: EventSourcedApplication, aggregate_id: UUID) -> Any:
+        key = (app.name, aggregate_id)
+        aggregate = self.objects.get(key)
+        if aggregate is None:
+            aggregate = self.objects[key] = app.repository.get(aggregate_id)
+        self.reads.append((aggregate, len(aggregate.pending_events)))
+        return aggregate
+
+    def mark(self) -> int:
+        return len(self.reads)
+
+    def changed_since(self, mark: int) -> list[Any]:
+        """Aggregates read after ``mark`` that have gained events since they were read."""
+        return [a for a, pending in self.reads[mark:] if len(a.pending_events) != pending]
+
+
+_identity_map: ContextVar[IdentityMap | None] = ContextVar("identity_map", default=None)
+
+
+@contextmanager
+def identity_map() -> Iterator[IdentityMap]:
+    """Within it, ``EventSourcedApplication.load`` reads through one ``IdentityMap``."""
+    objects = IdentityMap()
+    token = _identity_map.set(objects)
+    try:
+        yield objects
+    finally:
+        _identity_map.reset(token)
+
+
 class EventSourcedApplication(Application[UUID]):
     """What every context's application shares. Subclasses set ``name`` and ``catalogue``,
     and ``snapshotting_intervals`` (the library's) for aggregates with long histories."""
@@ -115,7 +160,11 @@ class EventSourcedApplication(Application[UUID]):
 
     def load(self, aggregate_id: UUID) -> Any:
         """The current aggregate with this id (``AggregateNotFoundError`` if none), folded from
-        its last snapshot and the events after it."""
+        its last snapshot and the events after it; within an ``identity_map``, the object it
+        holds for that id."""
+        objects = _identity_map.get()
+        if objects is not None:
+            return objects.get(self, aggregate_id)
         return self.repository.get(aggregate_id)
 
     def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:

@@ -85,3 +85,64 @@ TRANSFER_EXAMPLES = [
         status_codes=[201],
     ),
 ]
+
+THIRD_ACCOUNT_ID = "9c3e7a12-5d41-4f0b-b8e2-7a6d1c4e2f90"
+
+TRANSFER_BATCH_EXAMPLES = [
+    OpenApiExample(
+        "a batch",
+        {
+            "transfers": [
+                {"from_account": ACCOUNT_ID, "to_account": OTHER_ACCOUNT_ID, "amount": "25.00"},
+                {
+                    "from_account": ACCOUNT_ID,
+                    "to_account": THIRD_ACCOUNT_ID,
+                    "amount": "900.00",
+                    "reference": "invoice 1043",
+                },
+            ],
+            "linked": False,
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "each transfer on its own",
+        {
+            "id": "5f0c2a3e-7b8d-5e41-9a6f-0c1d2e3f4a5b",
+            "linked": False,
+            "transfers": [
+                {"id": "1a2b3c4d-5e6f-5a7b-8c9d-0e1f2a3b4c5d", "status": "completed"},
+                {
+                    "id": "2b3c4d5e-6f7a-5b8c-9d0e-1f2a3b4c5d6e",
+                    "status": "failed",
+                    "code": "insufficient_funds",
+                },
+            ],
+            "position": 61,
+        },
+        response_only=True,
+        status_codes=[201],
+    ),
+    OpenApiExample(
+        "linked: all or nothing",
+        {
+            "id": "6a1d3b4f-8c9e-5f52-ab70-1d2e3f4a5b6c",
+            "linked": True,
+            "transfers": [
+                {
+                    "id": "3c4d5e6f-7a8b-5c9d-8e1f-2a3b4c5d6e7f",
+                    "status": "failed",
+                    "code": "linked_event_failed",
+                },
+                {
+                    "id": "4d5e6f7a-8b9c-5d0e-9f2a-3b4c5d6e7f8a",
+                    "status": "failed",
+                    "code": "insufficient_funds",
+                },
+            ],
+            "position": 64,
+        },
+        response_only=True,
+        status_codes=[201],
+    ),
+]

@@ -34,13 +34,25 @@ from api.schema import (
     errors,
     page_of,
 )
-from api.serializers import AmountField, InputSerializer, PositionField, TextField, render
+from api.serializers import (
+    AmountField,
+    BoundedListField,
+    InputSerializer,
+    PositionField,
+    TextField,
+    render,
+)
 from api.users import user_exists
 from config.container import get_container
-from ledger.api_examples import MOVEMENT_EXAMPLES, OPEN_ACCOUNT_EXAMPLES, TRANSFER_EXAMPLES
-from ledger.application import LedgerApplication
+from ledger.api_examples import (
+    MOVEMENT_EXAMPLES,
+    OPEN_ACCOUNT_EXAMPLES,
+    TRANSFER_BATCH_EXAMPLES,
+    TRANSFER_EXAMPLES,
+)
+from ledger.application import LedgerApplication, TransferInstruction
 from ledger.domain import Account, AccountNotFound, TransferNotFound
-from ledger.saga import Transfer
+from ledger.saga import Transfer, TransferBatch
 from projections.selectors import (
     ACCOUNT_ORDERINGS,
     TRANSFER_ORDERINGS,
@@ -462,3 +474,118 @@ class TransferDetailApi(APIView):
     @extend_schema(operation_id="get_transfer", responses={200: TransferOutput, **errors(*READ)})
     def get(self, request: Request, transfer_id: UUID) -> Response:
         return Response(render(TransferOutput, visible_transfer(request, transfer_id)))
+
+
+# --- Batches of transfers --------------------------------------------------------------------
+
+MAX_BATCH = 1000
+
+
+class BatchedTransferOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    code = serializers.CharField(
+        required=False, help_text="The refusing step's code, when the transfer did not complete."
+    )
+
+
+class TransferBatchOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    linked = serializers.BooleanField()
+    transfers = BatchedTransferOutput(many=True, help_text="One per transfer, in the order sent.")
+
+
+def batch_body(batch: TransferBatch, transfers: list[Transfer]) -> dict[str, Any]:
+    return {
+        "id": str(batch.id),
+        "linked": batch.linked,
+        "transfers": [
+            {"id": str(t.id), "status": str(t.status)}
+            | ({"code": t.failure_code} if t.failure_code else {})
+            for t in transfers
+        ],
+    }
+
+
+class TransferBatchesApi(APIView):
+    class TransferBatchInput(InputSerializer):
+        transfers = BoundedListField(
+            child=TransfersApi.TransferInput(), min_length=1, max_length=MAX_BATCH
+        )
+        linked = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="All or nothing: if any transfer is refused, none moves money.",
+        )
+
+        def validate_transfers(self, transfers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            first_with: dict[str, int] = {}
+            for index, transfer in enumerate(transfers):
+                reference = transfer.get("reference", "")
+                if reference and first_with.setdefault(reference, index) != index:
+                    raise serializers.ValidationError(
+                        f"Transfers {first_with[reference]} and {index} have one reference: a "
+                        "reference names one transfer."
+                    )
+            return transfers
+
+    class TransferBatchCreatedOutput(TransferBatchOutput):
+        position = PositionField()
+
+    @extend_schema(
+        operation_id="transfer_batch",
+        request=TransferBatchInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: TransferBatchCreatedOutput,
+            **errors(
+                *WRITE,
+                refusals={"same_account": "A transfer needs two different accounts."},
+            ),
+        },
+        examples=TRANSFER_BATCH_EXAMPLES,
+        description=f"Up to {MAX_BATCH:,} transfers run together, their sagas in lockstep (a "
+        "commit per step for the whole batch). Every transfer is checked first as a single "
+        "transfer is (from your own account; accounts that exist; two different accounts): one "
+        "that fails the check refuses the batch, and nothing moves. Then each ends on its own, "
+        "`completed`, `failed` or `compensated` with the refusing code, and a refusal does not "
+        "refuse its neighbours, unless `linked`: then all complete, or none moves money (the "
+        "others fail with `linked_event_failed`). One Idempotency-Key covers the batch.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.TransferBatchInput.validated(request.data)
+        for transfer in data["transfers"]:
+            require_owner(request, transfer["from_account"])  # you move only your own money
+        instructions = [
+            TransferInstruction(
+                t["from_account"], t["to_account"], t["amount"], t.get("reference", "")
+            )
+            for t in data["transfers"]
+        ]
+
+        def transfer_batch(operation_id: UUID) -> Response:
+            batch, transfers = ledger().transfer_batch(
+                instructions,
+                batch_id=operation_id,
+                linked=data["linked"],
+                submitted_by=request.user.get_username(),
+            )
+            body = batch_body(batch, transfers)
+            body["position"] = ledger().position_written()
+            return Response(body, status=status.HTTP_201_CREATED)
+
+        return run_idempotently(request, transfer_batch)
+
+
+class TransferBatchDetailApi(APIView):
+    @extend_schema(
+        operation_id="get_transfer_batch",
+        responses={200: TransferBatchOutput, **errors(*READ)},
+        description="The batch and each transfer's state now, read from the aggregates. Staff "
+        "see every batch; a customer sees the batches it submitted.",
+    )
+    def get(self, request: Request, batch_id: UUID) -> Response:
+        batch, transfers = ledger().get_transfer_batch(batch_id)
+        if not may_see(request, batch.submitted_by):
+            raise TransferNotFound(f"Transfer batch {batch_id} not found.")
+        return Response(batch_body(batch, transfers))

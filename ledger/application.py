@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from typing import Any
@@ -12,14 +13,31 @@ from eventsourcing.persistence import RecordConflictError
 
 from kernel.application import EventSourcedApplication
 from ledger.contract import LEDGER_EVENTS
-from ledger.domain import Account, AccountNotFound, InvalidState, SameAccount, TransferNotFound
-from ledger.saga import Transfer, TransferFunds
+from ledger.domain import (
+    Account,
+    AccountNotFound,
+    InvalidBatch,
+    InvalidState,
+    SameAccount,
+    TransferNotFound,
+)
+from ledger.saga import Transfer, TransferBatch, TransferFunds
 from sagas.engine import AfterCommit, SagaRunner, deadline_from_now, unfinished_saga_ids
 
 # The account order payments go to, one per currency. Its owner is not a possible username
 # (Django's allow no colon), so no customer can ever see or move it.
 MERCHANT_OWNER = "system:merchant"
 _MERCHANT_NAMESPACE = uuid5(NAMESPACE_URL, "https://eventbank.example/merchant-accounts")
+
+
+@dataclass(frozen=True)
+class TransferInstruction:
+    """One transfer of a batch, as it was submitted."""
+
+    from_account: UUID
+    to_account: UUID
+    amount: int
+    reference: str = ""
 
 
 class LedgerApplication(EventSourcedApplication):
@@ -125,21 +143,70 @@ class LedgerApplication(EventSourcedApplication):
         the runner finds out when the new start loses the version race to the recorded one
         (a retried request pays no extra read for the first try's sake).
         """
-        if from_account == to_account:
-            raise SameAccount("A transfer needs two different accounts.")
-        Account.check_amount(amount)
-        currency = self.currency_of(from_account)
-        self.currency_of(to_account)  # it exists
-        transfer = Transfer(
-            id=transfer_id or uuid4(),
-            from_account=from_account,
-            to_account=to_account,
-            amount=amount,
-            currency=currency,
-            reference=reference,
-            deadline=deadline_from_now(self.transfer_deadline_seconds),
+        transfer = self._new_transfer(
+            TransferInstruction(from_account, to_account, amount, reference), transfer_id or uuid4()
         )
         return self.transfer_runner(after_commit).start(transfer)
+
+    def transfer_batch(
+        self,
+        instructions: Sequence[TransferInstruction],
+        *,
+        batch_id: UUID | None = None,
+        linked: bool = False,
+        submitted_by: str = "",
+        after_commit: AfterCommit | None = None,
+    ) -> tuple[TransferBatch, list[Transfer]]:
+        """Run many transfers together: their sagas advance in lockstep, a commit per round for
+        all of them instead of two per transfer (``SagaRunner.start_batch``). Each is checked
+        before anything starts, as ``transfer_funds`` checks one, so one bad instruction
+        refuses the batch with nothing written. Then each ends on its own (a refused transfer
+        does not refuse its neighbours), unless ``linked``: all complete, or none moves money.
+        A ``batch_id`` that exists resumes that batch; its transfers' ids follow from it.
+        """
+        if not instructions:
+            raise InvalidBatch("A batch needs at least one transfer.")
+        batch_id = batch_id or uuid4()
+        transfers = [
+            self._new_transfer(instruction, uuid5(batch_id, str(index)), batch_id=batch_id)
+            for index, instruction in enumerate(instructions)
+        ]
+        batch = TransferBatch(
+            id=batch_id,
+            transfer_ids=[t.id for t in transfers],
+            linked=linked,
+            submitted_by=submitted_by,
+        )
+        runner = self.transfer_runner(after_commit)
+        return batch, runner.start_batch(transfers, linked=linked, records=[batch])
+
+    def _new_transfer(
+        self, instruction: TransferInstruction, transfer_id: UUID, batch_id: UUID | None = None
+    ) -> Transfer:
+        """A transfer not started yet, after the checks that need no saga: the same account
+        twice, a bad amount, an account that does not exist."""
+        if instruction.from_account == instruction.to_account:
+            raise SameAccount("A transfer needs two different accounts.")
+        Account.check_amount(instruction.amount)
+        currency = self.currency_of(instruction.from_account)
+        self.currency_of(instruction.to_account)  # it exists
+        return Transfer(
+            id=transfer_id,
+            from_account=instruction.from_account,
+            to_account=instruction.to_account,
+            amount=instruction.amount,
+            currency=currency,
+            reference=instruction.reference,
+            deadline=deadline_from_now(self.transfer_deadline_seconds),
+            batch_id=batch_id,
+        )
+
+    def get_transfer_batch(self, batch_id: UUID) -> tuple[TransferBatch, list[Transfer]]:
+        """A batch and its transfers, in the order they were submitted."""
+        batch = self.find(batch_id, TransferBatch)
+        if batch is None:
+            raise TransferNotFound(f"Transfer batch {batch_id} not found.")
+        return batch, [self.get_transfer(i) for i in batch.transfer_ids]
 
     def get_transfer(self, transfer_id: UUID) -> Transfer:
         transfer = self.find_transfer(transfer_id)
@@ -157,23 +224,43 @@ class LedgerApplication(EventSourcedApplication):
 
     def unfinished_transfers(self, older_than_seconds: float = 0.0) -> list[UUID]:
         """Transfers left mid-way whose last step is older than the given age."""
+        return [t.id for t in self._unfinished(older_than_seconds)]
+
+    def _unfinished(self, older_than_seconds: float) -> list[Transfer]:
         now = datetime.now(UTC)
-        ids = []
-        for transfer_id in unfinished_saga_ids(self, Transfer):
-            transfer = self.get_transfer(transfer_id)
-            if not transfer.is_finished and (
-                (now - transfer.modified_on).total_seconds() >= older_than_seconds
-            ):
-                ids.append(transfer_id)
-        return ids
+        unfinished = (self.get_transfer(i) for i in unfinished_saga_ids(self, Transfer))
+        return [
+            t
+            for t in unfinished
+            if not t.is_finished and (now - t.modified_on).total_seconds() >= older_than_seconds
+        ]
 
     def resume_transfer(self, transfer_id: UUID) -> Transfer:
         """Run one transfer to its end now (an operator's "recover now"); a finished one is
-        returned as it is. Safe beside a request still running it: the saga's version decides."""
-        self.get_transfer(transfer_id)
+        returned as it is. Safe beside a request still running it: the saga's version decides.
+        A transfer of a batch is resumed with its batch, so a linked batch stays linked."""
+        transfer = self.get_transfer(transfer_id)
+        if transfer.batch_id is not None:
+            (resumed,) = (t for t in self._resume_batch(transfer.batch_id) if t.id == transfer_id)
+            return resumed
         return self.transfer_runner().run(transfer_id)
 
     def recover_transfers(self, older_than_seconds: float = 0.0) -> list[Transfer]:
-        """Finish or compensate every transfer left mid-way; return them in their final state."""
-        runner = self.transfer_runner()
-        return [runner.run(i) for i in self.unfinished_transfers(older_than_seconds)]
+        """Finish or compensate every transfer left mid-way; return them in their final state.
+        Transfers of one batch are finished together, as their batch would have been."""
+        runner, recovered = self.transfer_runner(), []
+        batched: dict[UUID, set[UUID]] = {}
+        for transfer in self._unfinished(older_than_seconds):
+            if transfer.batch_id is None:
+                recovered.append(runner.run(transfer.id))
+            else:
+                batched.setdefault(transfer.batch_id, set()).add(transfer.id)
+        for batch_id, unfinished in batched.items():
+            recovered += [t for t in self._resume_batch(batch_id) if t.id in unfinished]
+        return recovered
+
+    def _resume_batch(self, batch_id: UUID) -> list[Transfer]:
+        """Run a batch's transfers together to their ends (the finished ones stay as they are)."""
+        batch = self.find(batch_id, TransferBatch)
+        assert batch is not None, f"transfer batch {batch_id} is missing"  # they commit together
+        return self.transfer_runner().run_batch(batch.transfer_ids, linked=batch.linked)

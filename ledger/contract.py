@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kernel.events import EventCatalogue, published
 from ledger.domain import Account
-from ledger.saga import Transfer
+from ledger.saga import Transfer, TransferBatch
 
 LEDGER_EVENTS = EventCatalogue(
     "ledger",
@@ -26,5 +26,6 @@ LEDGER_EVENTS = EventCatalogue(
         Transfer.Completed: published("transfer.completed", "amount"),
         Transfer.Compensated: published("transfer.compensated", "amount"),
         Transfer.Failed: published("transfer.failed", "amount"),
+        TransferBatch.Submitted: published("transfer_batch.submitted"),
     },
 )

@@ -33,6 +33,10 @@ class InvalidAmount(LedgerError):
     code = "invalid"
 
 
+class InvalidBatch(LedgerError):
+    code = "invalid"
+
+
 class SameAccount(LedgerError):
     code = "same_account"
 

@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate, event
+
 from ledger.domain import LedgerError
 from sagas.engine import Effects, Saga, SagaDefinition, Step
 
@@ -38,7 +40,9 @@ class Transfer(Saga):
     """A fund transfer: the saga's progress, and what ``GET /api/transfers/{id}/`` shows."""
 
     class Started(TransferFacts, Saga.Started):
-        pass
+        # Added with batches. A transfer stored before has none, and reads as not batched:
+        # the library rebuilds an event from its stored fields, so the default fills the gap.
+        batch_id: UUID | None = None
 
     class Completed(TransferFacts, Saga.Completed):
         pass
@@ -58,6 +62,7 @@ class Transfer(Saga):
         currency: str,
         reference: str,
         deadline: datetime,
+        batch_id: UUID | None = None,
     ) -> None:
         super().__init__(deadline)
         self.from_account = from_account
@@ -65,9 +70,24 @@ class Transfer(Saga):
         self.amount = amount
         self.currency = currency
         self.reference = reference
+        self.batch_id = batch_id
 
     def outcome_facts(self) -> dict[str, Any]:
         return {fact.name: getattr(self, fact.name) for fact in fields(TransferFacts)}
+
+
+class TransferBatch(Aggregate):
+    """Transfers submitted together: which, in the order sent, and whether all or nothing.
+
+    It commits with the transfers' starts, so a batch on record is a batch under way, and
+    recovery finishes its transfers together, as the request would have (``linked`` holds).
+    """
+
+    @event("Submitted")
+    def __init__(self, id: UUID, transfer_ids: list[UUID], linked: bool, submitted_by: str) -> None:
+        self.transfer_ids = transfer_ids
+        self.linked = linked
+        self.submitted_by = submitted_by
 
 
 def debit_source(ledger: LedgerApplication, transfer: Transfer) -> Effects:

@@ -32,4 +32,10 @@ urlpatterns = [
     path("accounts/<uuid:account_id>/close/", apis.CloseAccountApi.as_view(), name="account-close"),
     path("transfers/", apis.TransfersApi.as_view(), name="transfers"),
     path("transfers/<uuid:transfer_id>/", apis.TransferDetailApi.as_view(), name="transfer-detail"),
+    path("transfer-batches/", apis.TransferBatchesApi.as_view(), name="transfer-batches"),
+    path(
+        "transfer-batches/<uuid:batch_id>/",
+        apis.TransferBatchDetailApi.as_view(),
+        name="transfer-batch-detail",
+    ),
 ]

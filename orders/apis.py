@@ -28,6 +28,7 @@ from api.schema import IDEMPOTENCY_KEY, LIST, READ, WRITE, errors, page_of
 from api.serializers import (
     SKU_PATTERN,
     AmountField,
+    BoundedListField,
     InputSerializer,
     PositionField,
     TextField,
@@ -234,7 +235,7 @@ class OrdersApi(APIView):
         account = serializers.UUIDField(
             help_text="your account that pays (staff: any account; the order is then its owner's)"
         )
-        items = serializers.ListField(
+        items = BoundedListField(
             child=OrderItemInput(),
             min_length=1,
             max_length=50,

@@ -32,7 +32,7 @@ from eventsourcing.domain import Aggregate, BaseAggregate
 from eventsourcing.persistence import RecordConflictError
 from eventsourcing.utils import get_topic
 
-from kernel.application import EventSourcedApplication
+from kernel.application import EventSourcedApplication, identity_map
 from kernel.correlation import correlation_scope, current
 from kernel.events import META_FIELD
 
@@ -47,6 +47,7 @@ class SagaStatus(StrEnum):
 
 TERMINAL = frozenset({SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED})
 DEADLINE_EXCEEDED = "deadline_exceeded"
+LINKED_EVENT_FAILED = "linked_event_failed"  # TigerBeetle's name, for a linked batch's others
 
 
 class Saga(Aggregate):
@@ -202,6 +203,10 @@ class SagaDefinition(Generic[C, S]):
         )
 
 
+class SagaDefinitionError(RuntimeError):
+    """A saga definition broke a rule the runner relies on; a bug, not a business "no"."""
+
+
 class SagaContendedError(RuntimeError):
     """Another runner kept winning the version race; the saga is intact and can be resumed."""
 
@@ -292,13 +297,19 @@ class SagaRunner(Generic[C, S]):
         return saga
 
     def _advance(self, saga: S) -> str:
+        transition, effects = self._transition(saga)
+        self.app.save(*effects, saga)
+        return transition
+
+    def _transition(self, saga: S) -> tuple[str, Effects]:
+        """Make the saga's next transition in memory: what it is, and the aggregates it
+        changed. The caller saves them with the saga, in one transaction."""
         if saga.status == SagaStatus.COMPENSATING:
             return self._compensate_next(saga)
         step = self.definition.next_step(saga)
         if step is None:
             saga.complete()
-            self.app.save(saga)
-            return "completed"
+            return "completed", ()
         if self.clock() >= saga.deadline and not self.definition.past_pivot(saga):
             saga.step_failed(
                 step.name,
@@ -307,8 +318,7 @@ class SagaRunner(Generic[C, S]):
                 undo_step=step.remote,
             )
             self._finish_if_nothing_to_undo(saga)
-            self.app.save(saga)
-            return f"failed:{step.name}"
+            return f"failed:{step.name}", ()
         try:
             effects = step.action(self.context, saga)
         except self.definition.business_errors as error:
@@ -316,26 +326,22 @@ class SagaRunner(Generic[C, S]):
                 raise  # steps after the pivot must succeed when retried; this is a bug
             saga.step_failed(step.name, getattr(error, "code", "step_failed"), str(error))
             self._finish_if_nothing_to_undo(saga)
-            self.app.save(saga)
-            return f"failed:{step.name}"
+            return f"failed:{step.name}", ()
         saga.step_succeeded(step.name)
         if self.definition.next_step(saga) is None:
             saga.complete()  # the last step and the saga's end commit together
-        self.app.save(*effects, saga)
-        return f"succeeded:{step.name}"
+        return f"succeeded:{step.name}", effects
 
-    def _compensate_next(self, saga: S) -> str:
+    def _compensate_next(self, saga: S) -> tuple[str, Effects]:
         step = self.definition.next_compensation(saga)
         if step is None:
             saga.finish_compensation()
-            self.app.save(saga)
-            return str(saga.status)
+            return str(saga.status), ()
         assert step.compensation is not None
         effects = step.compensation(self.context, saga)
         saga.step_compensated(step.name)
         self._finish_if_nothing_to_undo(saga)
-        self.app.save(*effects, saga)
-        return f"compensated:{step.name}"
+        return f"compensated:{step.name}", effects
 
     def _finish_if_nothing_to_undo(self, saga: S) -> None:
         """End a compensating saga in the same commit as its last transition, when no
@@ -346,6 +352,155 @@ class SagaRunner(Generic[C, S]):
     def _committed(self, saga: Saga, transition: str) -> None:
         if self.after_commit is not None:
             self.after_commit(saga, transition)
+
+    # --- Many sagas in lockstep ------------------------------------------------------------
+    # One saga a call pays a commit per transition. A batch pays a commit per *round*: each
+    # round advances every unfinished saga of the batch by one transition, and saves them all,
+    # with what their steps changed, in one transaction. Within a round an aggregate is one
+    # object (``identity_map``), so the sagas' steps see each other: a second transfer from an
+    # account the first has emptied is refused, as it would be one after the other.
+
+    def start_batch(
+        self, sagas: Sequence[S], *, linked: bool = False, records: Effects = ()
+    ) -> list[S]:
+        """Record new sagas and run them together to the end; return them in their final
+        state, in the order given. ``records`` (the batch's own record, say) commit with the
+        sagas' starts. Starting ids that exist resumes those sagas, as ``start`` does.
+
+        ``linked`` makes the batch all or nothing: when a step of any saga is refused, that
+        round is not committed; every saga records the step as failed instead (the refused
+        ones with their own codes, the others with ``linked_event_failed``), and all
+        compensate. So no saga of the batch may pass its pivot while another could still
+        fail: sagas of one definition started together reach their pivots in the same round.
+        """
+        scope = nullcontext() if current() else correlation_scope(None)
+        with scope:
+            batch = _Batch(list(sagas), list(records), linked)
+            if self.definition.steps[0].remote:
+                self._record_starts(batch)  # a remote first step runs elsewhere: after them
+            return self._drive_batch(batch)
+
+    def run_batch(self, saga_ids: Sequence[UUID], *, linked: bool = False) -> list[S]:
+        """Advance recorded sagas together until every one is finished (recovery of a batch)."""
+        with self._scope_of(saga_ids[0]):
+            return self._drive_batch(_Batch([self.app.load(i) for i in saga_ids], [], linked))
+
+    def _record_starts(self, batch: _Batch[S]) -> None:
+        for conflicts in range(1, self.max_conflicts + 1):
+            try:
+                self.app.save(*batch.records, *batch.sagas)
+            except RecordConflictError:
+                self._restore(batch)  # some were started before (a retry, or a twin)
+                time.sleep(min(0.001 * 2 ** min(conflicts, 7), 0.1))
+                continue
+            for saga in batch.sagas:
+                if saga.id in batch.unsaved:
+                    self._committed(saga, "started")
+            batch.saved()
+            return
+        raise SagaContendedError(f"a batch of {len(batch.sagas)} sagas lost its races to start")
+
+    def _drive_batch(self, batch: _Batch[S]) -> list[S]:
+        """Rounds until every saga is finished. A round that loses a version race (a writer
+        outside the batch moved one of its aggregates, or another runner one of its sagas)
+        committed nothing: the sagas are read again, and the round is made again."""
+        conflicts = 0
+        while running := [saga for saga in batch.sagas if not saga.is_finished]:
+            try:
+                moves = self._round(batch, running)
+            except RecordConflictError:
+                conflicts += 1
+                if conflicts >= self.max_conflicts:
+                    raise SagaContendedError(
+                        f"a batch of {len(batch.sagas)} sagas lost {conflicts} races"
+                    ) from None
+                time.sleep(min(0.001 * 2 ** min(conflicts, 7), 0.1))
+                self._restore(batch)
+                continue
+            batch.saved()
+            for saga, transition in moves:
+                self._committed(saga, transition)
+        return batch.sagas
+
+    def _round(self, batch: _Batch[S], running: list[S]) -> list[tuple[S, str]]:
+        """Every running saga's next transition, saved in one transaction with the aggregates
+        the steps changed (each aggregate one object: ``identity_map``)."""
+        moves: list[tuple[S, str]] = []
+        changed: dict[UUID, BaseAggregate[UUID]] = {}  # each once, though many steps moved it
+        refused: dict[UUID, tuple[str | None, str | None, bool]] = {}
+        with identity_map() as objects:
+            for saga in running:
+                mark = objects.mark()
+                transition, effects = self._transition(saga)
+                if transition.startswith("failed:"):
+                    if objects.changed_since(mark):
+                        raise SagaDefinitionError(
+                            f"{transition} changed what it read before it said no: in a batch, "
+                            "a step must refuse before it changes anything"
+                        )
+                    refused[saga.id] = (
+                        saga.failure_code,
+                        saga.failure_reason,
+                        saga.undo_failed_step,
+                    )
+                moves.append((saga, transition))
+                changed.update((aggregate.id, aggregate) for aggregate in effects)
+        if batch.linked and refused:
+            self._restore(batch)  # nothing of this round happens: all fail at this step instead
+            return self._fail_together(batch, refused)
+        self.app.save(*batch.records, *changed.values(), *running)
+        return moves
+
+    def _fail_together(
+        self, batch: _Batch[S], refused: dict[UUID, tuple[str | None, str | None, bool]]
+    ) -> list[tuple[S, str]]:
+        """A linked batch's refusal: every running saga fails at the step it was about to take,
+        the refused ones with their own codes and reasons."""
+        moves, running = [], [saga for saga in batch.sagas if not saga.is_finished]
+        for saga in running:
+            step = self.definition.next_step(saga)
+            if step is None or self.definition.past_pivot(saga):
+                raise SagaDefinitionError(f"saga {saga.id} passed its pivot in a linked batch")
+            code, reason, undo_step = refused.get(saga.id, _LINKED_REFUSAL)
+            saga.step_failed(step.name, code or "step_failed", reason or "", undo_step=undo_step)
+            self._finish_if_nothing_to_undo(saga)
+            moves.append((saga, f"failed:{step.name}"))
+        self.app.save(*batch.records, *running)
+        return moves
+
+    def _restore(self, batch: _Batch[S]) -> None:
+        """Put the batch back as the store has it, after a round that committed nothing. A saga
+        (or record) never saved is its copy from before the first round, unless a twin saved
+        it meanwhile (a retried request): the failed save took the events of the objects it
+        was given, so they cannot be saved again."""
+        sagas = []
+        for saga in batch.sagas:
+            stored = self.app.find(saga.id, type(saga))
+            if stored is not None:
+                batch.unsaved.pop(saga.id, None)
+            sagas.append(stored or copy.deepcopy(batch.unsaved[saga.id]))
+        batch.sagas = sagas
+        batch.unsaved_records = [
+            r for r in batch.unsaved_records if self.app.find(r.id, type(r)) is None
+        ]
+        batch.records = [copy.deepcopy(r) for r in batch.unsaved_records]
+
+
+_LINKED_REFUSAL = (LINKED_EVENT_FAILED, "Another saga of its linked batch was refused.", False)
+
+
+class _Batch(Generic[S]):
+    """The sagas a batch runner holds, and what of the batch the store does not have yet."""
+
+    def __init__(self, sagas: list[S], records: list[BaseAggregate[UUID]], linked: bool) -> None:
+        self.sagas, self.records, self.linked = sagas, records, linked
+        # Copies from before the first save, for ``SagaRunner._restore``.
+        self.unsaved = {saga.id: copy.deepcopy(saga) for saga in sagas if saga.pending_events}
+        self.unsaved_records = [copy.deepcopy(record) for record in records]
+
+    def saved(self) -> None:
+        self.unsaved.clear()
+        self.records, self.unsaved_records = [], []
 
 
 # --- Finding sagas to recover -------------------------------------------------------------

@@ -131,11 +131,24 @@ def outbox(output: str) -> None:
     assert transfer["id"] in {t["id"] for t in listed["results"]}
 
 
+def batches(output: str) -> None:
+    batch, read_back, linked, not_mine = answers(output)
+    assert [(t["status"], t.get("code")) for t in batch["transfers"]] == [
+        ("completed", None),
+        ("failed", "insufficient_funds"),
+        ("completed", None),
+    ]
+    assert read_back["transfers"] == batch["transfers"]
+    assert [t["code"] for t in linked["transfers"]] == ["linked_event_failed", "insufficient_funds"]
+    assert not_mine["code"] == "not_found"
+
+
 PATTERNS = ROOT / "docs" / "patterns"
 PAGES: dict[str, Callable[[str], None]] = {
     "1-saga-with-event-confirmation.md": saga,
     "2-event-sourcing-and-projections.md": projections,
     "4-hybrid-read-model.md": hybrid,
     "5-partial-failure-and-the-outbox.md": outbox,
+    "6-sagas-in-lockstep.md": batches,
     "3-compliance-notification.md": compliance,  # last: it freezes alice's account a while
 }

@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from config.container import Container
+from ledger.application import TransferInstruction
 from messaging.replay import replay_from_store
 from projections.projectors import PROJECTORS
 from tests.support import funded
@@ -83,6 +84,14 @@ MATRIX: dict[tuple[str, str], Rule] = {
         body={"from_account": "{account}", "to_account": "{savings}", "amount": "1.00"},
     ),
     ("transfer-detail", "GET"): Rule("/api/transfers/{transfer}/", **customers(200)),
+    ("transfer-batches", "POST"): Rule(
+        "/api/transfer-batches/",
+        **customers(201),
+        body={
+            "transfers": [{"from_account": "{account}", "to_account": "{savings}", "amount": "1"}]
+        },
+    ),
+    ("transfer-batch-detail", "GET"): Rule("/api/transfer-batches/{batch}/", **customers(200)),
     ("products", "GET"): Rule("/api/products/", **customers(200, other=200)),
     ("products", "POST"): Rule(
         "/api/products/",
@@ -147,6 +156,9 @@ def world(container: Container, make_user: Any) -> dict[str, str]:
     frozen = funded(ledger, 0, owner="owner")
     ledger.freeze_account(frozen, "check")
     transfer = ledger.transfer_funds(account, savings, 100)
+    batch, _ = ledger.transfer_batch(
+        [TransferInstruction(account, savings, 100)], submitted_by="owner"
+    )
     orders.create_product("MUG", "Mug", 1_250, 5)
     order = orders.place_order("owner", account, [("MUG", 1)]).order_id
     alert = container.compliance.raise_alert(
@@ -156,7 +168,7 @@ def world(container: Container, make_user: Any) -> dict[str, str]:
         replay_from_store(projector(), container.applications)
     ids: dict[str, UUID] = {
         "account": account, "savings": savings, "empty": empty, "frozen": frozen,
-        "transfer": transfer.id, "order": order, "alert": alert,
+        "transfer": transfer.id, "order": order, "alert": alert, "batch": batch.id,
     }  # fmt: skip
     return {name: str(value) for name, value in ids.items()}
 

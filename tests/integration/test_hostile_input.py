@@ -43,6 +43,14 @@ def world(container: Container, make_user: Any) -> dict[str, Endpoint]:
             "/api/transfers/",
             {"from_account": str(account), "to_account": str(other), "amount": "1.00"},
         ),
+        "batch": Endpoint(
+            "/api/transfer-batches/",
+            {
+                "transfers": [
+                    {"from_account": str(account), "to_account": str(other), "amount": "1"}
+                ]
+            },
+        ),
         "freeze": Endpoint(f"/api/accounts/{account}/freeze/", {"reason": "x"}, staff=True),
         "product": Endpoint(
             "/api/products/",
@@ -80,7 +88,8 @@ def send(
 
 
 ENDPOINTS = [
-    "open", "deposit", "withdraw", "transfer", "freeze", "product", "stock", "order", "resolve"
+    "open", "deposit", "withdraw", "transfer", "batch", "freeze", "product", "stock", "order",
+    "resolve",
 ]  # fmt: skip
 RAW = {
     "malformed": b'{"amount": "1.00"',
@@ -88,7 +97,7 @@ RAW = {
     "a list": b"[]",
     "null": b"null",
     "deep nesting": b"[" * 100_000 + b"]" * 100_000,
-    "huge": b'{"amount": "' + b"9" * 400_000 + b'"}',
+    "huge": b'{"amount": "' + b"9" * 600_000 + b'"}',
     "NaN literal": b'{"amount": NaN}',
     "not utf-8": b'{"amount": "\xff\xfe"}',
 }
@@ -163,6 +172,47 @@ def test_bad_order_items_are_400_and_change_nothing(
 
     body = {**world["order"].body, "items": items}
     assert_error(send("order", json.dumps(body).encode()), 400, "invalid")
+
+
+def bad_batches(transfer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "no transfers": [],
+        "1,001 transfers": [transfer] * 1001,
+        "one reference twice": [{**transfer, "reference": "rent"}] * 2,
+        "an object, not a list": transfer,
+        "a list of lists": [[transfer]],
+        "an item with an unknown field": [{**transfer, "is_staff": True}],
+        "an item with a bad amount": [{**transfer, "amount": "-1"}],
+        "an item without an amount": [{k: v for k, v in transfer.items() if k != "amount"}],
+    }
+
+
+@pytest.mark.parametrize("case", list(bad_batches(dict.fromkeys(["from_account", "to_account"]))))
+def test_bad_batches_are_refused_whole_and_change_nothing(
+    send: Any, world: dict[str, Endpoint], case: str
+) -> None:
+    (transfer,) = world["batch"].body["transfers"]
+    body = {"transfers": bad_batches(transfer)[case]}
+    refused = send("batch", json.dumps(body).encode())
+    assert refused.status_code == 400, refused.json()
+    assert set(refused.json()) == {"code", "message", "details"}
+
+
+def test_another_customers_account_among_mine_is_404_for_the_batch_and_moves_nothing(
+    send: Any, world: dict[str, Endpoint]
+) -> None:
+    (mine,) = world["batch"].body["transfers"]
+    bobs = {"from_account": mine["to_account"], "to_account": mine["from_account"], "amount": "1"}
+    body = {"transfers": [mine, mine, bobs, mine]}
+    assert_error(send("batch", json.dumps(body).encode()), 404, "not_found")
+
+
+def test_a_transfer_to_its_own_account_refuses_the_batch_as_it_refuses_a_transfer(
+    send: Any, world: dict[str, Endpoint]
+) -> None:
+    (mine,) = world["batch"].body["transfers"]
+    body = {"transfers": [mine, {**mine, "to_account": mine["from_account"]}]}
+    assert_error(send("batch", json.dumps(body).encode()), 409, "same_account")
 
 
 # --- Found by an outside test of the running system ----------------------------------------

@@ -61,7 +61,7 @@ def marking(name: str, hook: Callable[[], None] | None = None) -> Callable[[ToyA
     def action(app: ToyApp, saga: Toy) -> Effects:
         if saga.refuse == name:
             raise Refused(f"{name} refused")
-        tally: Tally = app.repository.get(saga.tally)
+        tally: Tally = app.load(saga.tally)
         tally.mark(name)
         if hook is not None:
             hook()
