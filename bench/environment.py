@@ -1,6 +1,7 @@
 """Where a benchmark runs, decided before Django starts: a fresh PostgreSQL database on the
 server ``DATABASE_URL`` names (or on the local server), SQLite only where there is no server,
-and a data directory of its own. Every bench module calls ``prepare()`` first.
+a data directory of its own, and the bench's settings (``bench/settings.py``). Every bench
+module calls ``prepare()`` first.
 
 ``EVENTBANK_BENCH_DATABASE`` names that database (default ``eventbank_bench``): two people
 benchmarking on one server would otherwise drop each other's database mid-run."""
@@ -12,6 +13,9 @@ import tempfile
 
 import psycopg
 
+# The production settings with the bench's plain-Django peer installed (bench/settings.py),
+# for this process and every process the bench starts.
+SETTINGS = "bench.settings"
 BENCH_DATABASE = os.environ.get("EVENTBANK_BENCH_DATABASE", "eventbank_bench")
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 _prepared = False
@@ -43,7 +47,7 @@ def prepare() -> str:
     """Set the environment, set Django up and migrate; return the database's vendor."""
     global _prepared
     if not _prepared:
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
         os.environ["EVENTBANK_DATA_DIR"] = tempfile.mkdtemp(prefix="eventbank-bench-")
         os.environ.setdefault("EVENTBANK_BEHIND_TLS", "0")
         for name in ("LEDGER", "ORDERS", "COMPLIANCE"):

@@ -23,15 +23,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from bench.environment import fresh_database, prepare
+from bench.environment import SETTINGS, fresh_database, prepare
 
 VENDOR = prepare()
 
@@ -45,6 +46,7 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 from bench.drive import CLIENTS, drive  # noqa: E402
 from bench.figures import Figure  # noqa: E402
 from bench.messaging import fill_store, relay_figure  # noqa: E402
+from bench.orm.models import OrmAccount  # noqa: E402
 from bench.projections import copy_anchor, executemany_anchor  # noqa: E402
 from config.container import Container, build_container  # noqa: E402
 from messaging.embedded import NatsServer, free_port, wait_until_listening  # noqa: E402
@@ -61,11 +63,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # --- Transfers beside pgbench, in alternated rounds ---------------------------------------------
 # The machine is shared, and its speed drifts within minutes: pgbench alone moved from 1,719 to
 # 1,052 TPS between two runs a quarter of an hour apart. A figure measured for 30 s after its
-# anchor's 30 s carries that drift into its ratio. So pgbench, the transfers over HTTP and the
-# transfers in-process take turns, ``ROUNDS`` times, and each figure is the total of its rounds
-# beside the anchor's total: a drift moves all three alike.
+# anchor's 30 s carries that drift into its ratio. So pgbench, the transfers over HTTP, their
+# plain-Django peer over HTTP and the transfers in-process take turns, ``ROUNDS`` times, and
+# each figure is the total of its rounds beside the anchor's total: a drift moves them alike.
 
 ROUNDS = 3
+# The API's transfers, and their peer (bench/orm/): the same transfer as one database
+# transaction, no event sourcing, behind the same web server, authentication and throttle.
+API_TRANSFERS = "/api/transfers/"
+ORM_TRANSFERS = "/bench/orm-transfers/"
 
 
 @dataclass
@@ -84,6 +90,23 @@ class Rounds:
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds
+
+
+@dataclass
+class WebRounds(Rounds):
+    """Rounds over HTTP, with the CPU the web workers spent on them and how the clients split
+    between the workers."""
+
+    web_cpu: float = 0.0
+    splits: list[list[int]] = field(default_factory=list)
+
+    def web_extra(self, workers: list[int]) -> dict[str, Any]:
+        """The web workers' figures, for a figure's extra; none when /proc has no workers."""
+        return {
+            "web_cpu_ms_per_transfer":
+                round(self.web_cpu * 1000 / len(self.latencies), 2) if workers else None,
+            "connections_per_worker": self.splits if workers else None,
+        }  # fmt: skip
 
 
 class PgBench:
@@ -133,6 +156,14 @@ def open_accounts(container: Container, owner: str, count: int) -> list[UUID]:
     return accounts
 
 
+def open_orm_accounts(owner: str, count: int) -> list[int]:
+    """The peer's accounts, as many and as rich as the ledger's."""
+    created = OrmAccount.objects.bulk_create(
+        OrmAccount(owner=owner, balance=10**12) for _ in range(count)
+    )
+    return [account.pk for account in created]
+
+
 def percentiles(latencies: list[float]) -> dict[str, float]:
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     return {"p50_ms": round(cuts[49] * 1000, 1), "p99_ms": round(cuts[98] * 1000, 1)}
@@ -156,54 +187,72 @@ def web_server_serving(env: dict[str, str]) -> Iterator[tuple[int, list[int]]]:
 
 
 def transfers(
-    container: Container, accounts: list[UUID], token: str, seconds: int, env: dict[str, str]
+    container: Container,
+    accounts: list[UUID],
+    orm_accounts: list[int],
+    token: str,
+    seconds: int,
+    env: dict[str, str],
 ) -> list[Figure]:
-    """``transfer_http`` and ``transfer_app`` beside pgbench, in alternated rounds that share
-    ``seconds`` each. Over HTTP, the clients keep their connections alive through a round and
-    connect anew in the next, so each round is a new split of them between the workers."""
+    """``transfer_http``, ``orm_transfer_http``, ``transfer_app`` and ``transfer_app_plain``
+    beside pgbench, in alternated rounds that share ``seconds`` each. Over HTTP, the clients
+    keep their connections alive through a round and connect anew in the next, so each round
+    is a new split of them between the workers."""
     per_round = max(1, seconds // ROUNDS)
-    pgbench, http_rounds, app_rounds, plain_rounds = PgBench(), Rounds(), Rounds(), Rounds()
-    web_cpu, splits = 0.0, list[list[int]]()
+    pgbench, app_rounds, plain_rounds = PgBench(), Rounds(), Rounds()
+    http_rounds, orm_rounds = WebRounds(), WebRounds()
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     with web_server_serving(env) as (port, workers):
         local = threading.local()
 
-        def over_http(rng: random.Random) -> None:
+        def post(path: str, body: dict[str, Any]) -> None:
             if not hasattr(local, "conn"):
                 local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            a, b = rng.sample(accounts, 2)
-            body = json.dumps({"from_account": str(a), "to_account": str(b), "amount": "0.01"})
-            local.conn.request("POST", "/api/transfers/", body, headers)
+            local.conn.request("POST", path, json.dumps(body), headers)
             response = local.conn.getresponse()
             response.read()
             assert response.status == 201, response.status
+
+        def over_http(rng: random.Random) -> None:
+            a, b = rng.sample(accounts, 2)
+            post(API_TRANSFERS, {"from_account": str(a), "to_account": str(b), "amount": "0.01"})
+
+        def over_orm(rng: random.Random) -> None:
+            a, b = rng.sample(orm_accounts, 2)
+            post(ORM_TRANSFERS, {"from_account": a, "to_account": b, "amount": "0.01"})
 
         def in_process(rng: random.Random) -> None:
             a, b = rng.sample(accounts, 2)
             assert container.ledger.transfer_funds(a, b, 1).status == "completed"
 
-        for _ in range(ROUNDS):
-            pgbench.run(per_round)
+        def web_round(measured: WebRounds, one: Callable[[random.Random], None]) -> None:
+            """One round of ``one`` by the clients, over kept-alive connections."""
             # The split is read halfway, when every client has long been connected.
-            halfway = per_round / 2
             reading = threading.Timer(
-                halfway, lambda: splits.append(sorted(connections(port, workers)))
+                per_round / 2, lambda: measured.splits.append(sorted(connections(port, workers)))
             )
             reading.start()
             cpu_before = cpu_seconds(workers)
-            http_rounds.add(drive(CLIENTS, per_round, over_http), per_round)
-            web_cpu += cpu_seconds(workers) - cpu_before
+            measured.add(drive(CLIENTS, per_round, one), per_round)
+            measured.web_cpu += cpu_seconds(workers) - cpu_before
             reading.join()
+
+        for _ in range(ROUNDS):
+            pgbench.run(per_round)
+            web_round(http_rounds, over_http)
+            # Right after the API's round, so that their ratio (``over_orm_transfer_http``)
+            # carries as little of the machine's drift as the rounds allow.
+            web_round(orm_rounds, over_orm)
             app_rounds.add(drive(CLIENTS, per_round, in_process), per_round)
             plain_rounds.add(untuned_transfers(accounts, per_round, env), per_round)
     anchor = f"pgbench TPS ({pgbench.how})"
     figures = []
     for name, measured, extra in (
         ("transfer_http", http_rounds, {
-            "web_cpu_ms_per_transfer":
-                round(web_cpu * 1000 / len(http_rounds.latencies), 2) if workers else None,
-            "connections_per_worker": splits if workers else None,
+            **http_rounds.web_extra(workers),
+            "over_orm_transfer_http": round(http_rounds.rate / orm_rounds.rate, 2),
         }),
+        ("orm_transfer_http", orm_rounds, orm_rounds.web_extra(workers)),
         ("transfer_app", app_rounds, {}),
         ("transfer_app_plain", plain_rounds, {
             "tuned_over_plain": round(app_rounds.rate / plain_rounds.rate, 2),
@@ -429,20 +478,21 @@ def main() -> None:
     user = get_user_model().objects.create_user("bench", password=None)
     token = Token.objects.create(user=user).key
     accounts = open_accounts(container, "bench", 64)
+    orm_accounts = open_orm_accounts("bench", 64)
     figures: list[Figure] = []
     with NatsServer(data / "nats") as server:
         settings.NATS_URL = server.url
         env = {
             **os.environ,
             "NATS_URL": server.url,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SETTINGS_MODULE": SETTINGS,
             "EVENTBANK_WRITE_RATE": "100000000/min",  # one user drives the load: no brake
         }
         asyncio.run(
             relay_events(container.applications, server.url, once=True, stop=asyncio.Event())
         )
 
-        for figure in transfers(container, accounts, token, args.seconds, env):
+        for figure in transfers(container, accounts, orm_accounts, token, args.seconds, env):
             figures.append(figure)
             print(f"{figure.name}: {figure.value:,.0f}", flush=True)
         figures.append(lag(container, accounts, env, min(args.seconds, 20)))
