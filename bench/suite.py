@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import platform
@@ -49,6 +50,7 @@ from bench.messaging import fill_store, relay_figure  # noqa: E402
 from bench.orm.models import OrmAccount  # noqa: E402
 from bench.projections import copy_anchor, executemany_anchor  # noqa: E402
 from config.container import Container, build_container  # noqa: E402
+from ledger.application import TransferInstruction  # noqa: E402
 from messaging.embedded import NatsServer, free_port, wait_until_listening  # noqa: E402
 from messaging.models import SubscriberPosition  # noqa: E402
 from messaging.runtime import relay_events, run_subscribers  # noqa: E402
@@ -56,6 +58,7 @@ from ops.run_all import web_server  # noqa: E402
 from ops.web_server import WORKERS  # noqa: E402
 from projections.models import LedgerEntry  # noqa: E402
 from projections.rebuild import rebuild  # noqa: E402
+from projections.selectors import caught_up_to  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,24 +75,31 @@ ROUNDS = 3
 # transaction, no event sourcing, behind the same web server, authentication and throttle.
 API_TRANSFERS = "/api/transfers/"
 ORM_TRANSFERS = "/bench/orm-transfers/"
+# Batches: ``BATCH`` transfers a request (or a call), by ``BATCH_CLIENTS`` clients, each a
+# customer of its own moving money among its own accounts, as a company's payments would.
+API_BATCHES = "/api/transfer-batches/"
+BATCH, BATCH_CLIENTS = 100, 4
 
 
 @dataclass
 class Rounds:
     """What one figure measured, round after round."""
 
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # one a call: a transfer, or a batch
     seconds: float = 0.0
     transfers_per_round: list[float] = field(default_factory=list)
+    transfers_per_call: int = 1
 
     def add(self, latencies: list[float], seconds: float) -> None:
         self.latencies += latencies
         self.seconds += seconds
-        self.transfers_per_round.append(round(len(latencies) / seconds, 1))
+        self.transfers_per_round.append(
+            round(len(latencies) * self.transfers_per_call / seconds, 1)
+        )
 
     @property
     def rate(self) -> float:
-        return len(self.latencies) / self.seconds
+        return len(self.latencies) * self.transfers_per_call / self.seconds
 
 
 @dataclass
@@ -104,7 +114,8 @@ class WebRounds(Rounds):
         """The web workers' figures, for a figure's extra; none when /proc has no workers."""
         return {
             "web_cpu_ms_per_transfer":
-                round(self.web_cpu * 1000 / len(self.latencies), 2) if workers else None,
+                round(self.web_cpu * 1000 / (len(self.latencies) * self.transfers_per_call), 2)
+                if workers else None,
             "connections_per_worker": self.splits if workers else None,
         }  # fmt: skip
 
@@ -156,6 +167,79 @@ def open_accounts(container: Container, owner: str, count: int) -> list[UUID]:
     return accounts
 
 
+@dataclass(frozen=True)
+class Batcher:
+    """A customer who submits batches, and its own accounts."""
+
+    token: str
+    accounts: list[UUID]
+
+
+class Batches:
+    """Batches of ``BATCH`` transfers at random among a customer's own accounts; each client
+    thread is one of the customers, a different one from the other clients of its round."""
+
+    def __init__(self, batchers: list[Batcher]) -> None:
+        self.batchers = batchers
+        self.turns = itertools.count()
+        self.local = threading.local()
+
+    def next(self, rng: random.Random) -> tuple[Batcher, list[tuple[UUID, UUID]]]:
+        if not hasattr(self.local, "batcher"):  # a new client thread
+            self.local.batcher = self.batchers[next(self.turns) % len(self.batchers)]
+        batcher: Batcher = self.local.batcher
+        pairs = [rng.sample(batcher.accounts, 2) for _ in range(BATCH)]
+        return batcher, [(a, b) for a, b in pairs]
+
+    def over_http(self, http: Http) -> Callable[[random.Random], None]:
+        def one(rng: random.Random) -> None:
+            batcher, pairs = self.next(rng)
+            transfers = [
+                {"from_account": str(a), "to_account": str(b), "amount": "0.01"} for a, b in pairs
+            ]
+            answer = json.loads(http.post(API_BATCHES, {"transfers": transfers}, batcher.token))
+            assert all(t["status"] == "completed" for t in answer["transfers"]), answer
+
+        return one
+
+    def in_process(self, container: Container) -> Callable[[random.Random], None]:
+        def one(rng: random.Random) -> None:
+            _, pairs = self.next(rng)
+            _, done = container.ledger.transfer_batch(
+                [TransferInstruction(a, b, 1) for a, b in pairs]
+            )
+            assert all(t.status == "completed" for t in done)
+
+        return one
+
+
+def open_batchers(container: Container) -> list[Batcher]:
+    batchers = []
+    for number in range(BATCH_CLIENTS):
+        user = get_user_model().objects.create_user(f"batcher-{number}", password=None)
+        token = Token.objects.create(user=user).key
+        batchers.append(Batcher(token, open_accounts(container, user.username, 64)))
+    return batchers
+
+
+class Http:
+    """Each client thread's kept-alive connection to the web server."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.local = threading.local()
+
+    def post(self, path: str, body: dict[str, Any], token: str) -> bytes:
+        if not hasattr(self.local, "conn"):
+            self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.local.conn.request("POST", path, json.dumps(body), headers)
+        response = self.local.conn.getresponse()
+        answer = response.read()
+        assert response.status == 201, (response.status, answer[:300])
+        return answer
+
+
 def open_orm_accounts(owner: str, count: int) -> list[int]:
     """The peer's accounts, as many and as rich as the ledger's."""
     created = OrmAccount.objects.bulk_create(
@@ -190,42 +274,39 @@ def transfers(
     container: Container,
     accounts: list[UUID],
     orm_accounts: list[int],
+    batches: Batches,
     token: str,
     seconds: int,
     env: dict[str, str],
 ) -> list[Figure]:
-    """``transfer_http``, ``orm_transfer_http``, ``transfer_app`` and ``transfer_app_plain``
-    beside pgbench, in alternated rounds that share ``seconds`` each. Over HTTP, the clients
-    keep their connections alive through a round and connect anew in the next, so each round
-    is a new split of them between the workers."""
+    """``transfer_http``, ``orm_transfer_http``, ``transfer_batch_http``, ``transfer_app``,
+    ``transfer_batch_app`` and ``transfer_app_plain`` beside pgbench, in alternated rounds that
+    share ``seconds`` each. Over HTTP, the clients keep their connections alive through a round
+    and connect anew in the next, so each round is a new split of them between the workers."""
     per_round = max(1, seconds // ROUNDS)
     pgbench, app_rounds, plain_rounds = PgBench(), Rounds(), Rounds()
     http_rounds, orm_rounds = WebRounds(), WebRounds()
-    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    batch_http_rounds = WebRounds(transfers_per_call=BATCH)
+    batch_app_rounds = Rounds(transfers_per_call=BATCH)
     with web_server_serving(env) as (port, workers):
-        local = threading.local()
-
-        def post(path: str, body: dict[str, Any]) -> None:
-            if not hasattr(local, "conn"):
-                local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            local.conn.request("POST", path, json.dumps(body), headers)
-            response = local.conn.getresponse()
-            response.read()
-            assert response.status == 201, response.status
+        http = Http(port)
 
         def over_http(rng: random.Random) -> None:
             a, b = rng.sample(accounts, 2)
-            post(API_TRANSFERS, {"from_account": str(a), "to_account": str(b), "amount": "0.01"})
+            body = {"from_account": str(a), "to_account": str(b), "amount": "0.01"}
+            http.post(API_TRANSFERS, body, token)
 
         def over_orm(rng: random.Random) -> None:
             a, b = rng.sample(orm_accounts, 2)
-            post(ORM_TRANSFERS, {"from_account": a, "to_account": b, "amount": "0.01"})
+            http.post(ORM_TRANSFERS, {"from_account": a, "to_account": b, "amount": "0.01"}, token)
 
         def in_process(rng: random.Random) -> None:
             a, b = rng.sample(accounts, 2)
             assert container.ledger.transfer_funds(a, b, 1).status == "completed"
 
-        def web_round(measured: WebRounds, one: Callable[[random.Random], None]) -> None:
+        def web_round(
+            measured: WebRounds, one: Callable[[random.Random], None], clients: int = CLIENTS
+        ) -> None:
             """One round of ``one`` by the clients, over kept-alive connections."""
             # The split is read halfway, when every client has long been connected.
             reading = threading.Timer(
@@ -233,7 +314,7 @@ def transfers(
             )
             reading.start()
             cpu_before = cpu_seconds(workers)
-            measured.add(drive(CLIENTS, per_round, one), per_round)
+            measured.add(drive(clients, per_round, one), per_round)
             measured.web_cpu += cpu_seconds(workers) - cpu_before
             reading.join()
 
@@ -243,9 +324,14 @@ def transfers(
             # Right after the API's round, so that their ratio (``over_orm_transfer_http``)
             # carries as little of the machine's drift as the rounds allow.
             web_round(orm_rounds, over_orm)
+            web_round(batch_http_rounds, batches.over_http(http), clients=BATCH_CLIENTS)
             app_rounds.add(drive(CLIENTS, per_round, in_process), per_round)
+            batch_app_rounds.add(
+                drive(BATCH_CLIENTS, per_round, batches.in_process(container)), per_round
+            )
             plain_rounds.add(untuned_transfers(accounts, per_round, env), per_round)
     anchor = f"pgbench TPS ({pgbench.how})"
+    batched = {"transfers_per_batch": BATCH, "clients": BATCH_CLIENTS, "latency_of": "a batch"}
     figures = []
     for name, measured, extra in (
         ("transfer_http", http_rounds, {
@@ -253,7 +339,14 @@ def transfers(
             "over_orm_transfer_http": round(http_rounds.rate / orm_rounds.rate, 2),
         }),
         ("orm_transfer_http", orm_rounds, orm_rounds.web_extra(workers)),
+        ("transfer_batch_http", batch_http_rounds, {
+            **batch_http_rounds.web_extra(workers), **batched,
+            "over_transfer_http": round(batch_http_rounds.rate / http_rounds.rate, 2),
+        }),
         ("transfer_app", app_rounds, {}),
+        ("transfer_batch_app", batch_app_rounds, {
+            **batched, "over_transfer_app": round(batch_app_rounds.rate / app_rounds.rate, 2),
+        }),
         ("transfer_app_plain", plain_rounds, {
             "tuned_over_plain": round(app_rounds.rate / plain_rounds.rate, 2),
         }),
@@ -427,6 +520,42 @@ def lag(container: Container, accounts: list[UUID], env: dict[str, str], seconds
     return Figure("lag", extra["p99_ms"], "ms p99", extra=extra, lower_is_better=True)
 
 
+def catch_up(container: Container, batches: Batches, env: dict[str, str], seconds: int) -> Figure:
+    """Batches over HTTP as fast as the clients go, for ``seconds``, while the relay and the
+    ``transactions`` projector run as their commands: how long after the last batch answered
+    the projection had applied all that was written. The backlog of the figures before is
+    relayed and projected first."""
+    url = env["NATS_URL"]
+    asyncio.run(relay_events(container.applications, url, once=True, stop=asyncio.Event()))
+    asyncio.run(run_subscribers(["projection:transactions"], url, once=True))
+    services = [
+        subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for args in (["relay_events"], ["run_projections", "--projection", "transactions"])
+    ]  # fmt: skip
+    try:
+        with web_server_serving(env) as (port, _):
+            time.sleep(3)  # the services start
+            start = container.ledger.max_position()
+            latencies = drive(BATCH_CLIENTS, seconds, batches.over_http(Http(port)))
+            ended, head = time.monotonic(), container.ledger.max_position()
+            while caught_up_to("transactions", "ledger") < head:
+                if time.monotonic() - ended > 300:
+                    raise RuntimeError("the transactions projection did not catch up in 300 s")
+                time.sleep(0.02)
+            behind = time.monotonic() - ended
+    finally:
+        for service in services:
+            service.terminate()
+            service.wait(30)
+    extra = {
+        "transfers_per_s_meanwhile": round(len(latencies) * BATCH / seconds, 1),
+        "ledger_positions_written": head - start,
+        "seconds_of_batches": seconds,
+    }
+    return Figure("batch_catch_up", behind, "s after", extra=extra, lower_is_better=True)
+
+
 # --- Projector, RSS and rebuild ---------------------------------------------------------------
 
 
@@ -479,6 +608,7 @@ def main() -> None:
     token = Token.objects.create(user=user).key
     accounts = open_accounts(container, "bench", 64)
     orm_accounts = open_orm_accounts("bench", 64)
+    batches = Batches(open_batchers(container))
     figures: list[Figure] = []
     with NatsServer(data / "nats") as server:
         settings.NATS_URL = server.url
@@ -492,11 +622,15 @@ def main() -> None:
             relay_events(container.applications, server.url, once=True, stop=asyncio.Event())
         )
 
-        for figure in transfers(container, accounts, orm_accounts, token, args.seconds, env):
+        for figure in transfers(
+            container, accounts, orm_accounts, batches, token, args.seconds, env
+        ):
             figures.append(figure)
             print(f"{figure.name}: {figure.value:,.0f}", flush=True)
         figures.append(lag(container, accounts, env, min(args.seconds, 20)))
         print("lag measured", flush=True)
+        figures.append(catch_up(container, batches, env, min(args.seconds, 20)))
+        print("catch-up measured", flush=True)
 
         fill_store(container, events)
         figures.append(relay_figure(container, server.url))

@@ -10,7 +10,7 @@ what: ``tuning/``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
@@ -90,6 +90,13 @@ class IdentityMap:
         self.reads.append((aggregate, len(aggregate.pending_events)))
         return aggregate
 
+    def preload(self, app: EventSourcedApplication, aggregate_ids: Iterable[UUID]) -> None:
+        """Read these aggregates now, all at once (``load_many``), so that the reads to come
+        find them here; an id that names no aggregate is left for its read to find out."""
+        wanted = [i for i in dict.fromkeys(aggregate_ids) if (app.name, i) not in self.objects]
+        for aggregate_id, aggregate in app.load_many(wanted).items():
+            self.objects[(app.name, aggregate_id)] = aggregate
+
     def mark(self) -> int:
         return len(self.reads)
 
@@ -112,7 +119,23 @@ def identity_map() -> Iterator[IdentityMap]:
         _identity_map.reset(token)
 
 
-class EventSourcedApplication(Application[UUID]):
+class ReadsMany(Application[UUID]):
+    """Many aggregates read at once (a batch's round reads them so). The library reads one at
+    a time, so here it is a ``repository.get`` of each; ``tuning.many_reads`` subclasses this
+    to read them in one query, and sits above it, under the context's application."""
+
+    def load_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, Any]:
+        """The current aggregates with these ids, by id; an id that names none is left out."""
+        loaded: dict[UUID, Any] = {}
+        for aggregate_id in aggregate_ids:
+            try:
+                loaded[aggregate_id] = self.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                continue
+        return loaded
+
+
+class EventSourcedApplication(ReadsMany):
     """What every context's application shares. Subclasses set ``name`` and ``catalogue``,
     and ``snapshotting_intervals`` (the library's) for aggregates with long histories."""
 

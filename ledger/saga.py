@@ -114,6 +114,16 @@ class TransferFunds(SagaDefinition["LedgerApplication", Transfer]):
     saga_class = Transfer
     business_errors = (LedgerError,)
     steps = (
-        Step("debit_source", debit_source, compensation=refund_source),
-        Step("credit_destination", credit_destination, pivot=True),
+        Step(
+            "debit_source",
+            debit_source,
+            compensation=refund_source,
+            reads=lambda transfer: [transfer.from_account],
+        ),
+        Step(
+            "credit_destination",
+            credit_destination,
+            pivot=True,
+            reads=lambda transfer: [transfer.to_account],
+        ),
     )

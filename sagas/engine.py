@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -168,6 +168,9 @@ class Step(Generic[C, S]):
     compensation: Callable[[C, S], Effects] | None = None
     pivot: bool = False
     remote: bool = False
+    # The ids of the aggregates the action and the compensation read: a batch reads them for
+    # all its sagas at once, before the round (a hint; what a step reads unnamed is read then).
+    reads: Callable[[S], Iterable[UUID]] | None = None
 
 
 class SagaDefinition(Generic[C, S]):
@@ -429,6 +432,7 @@ class SagaRunner(Generic[C, S]):
         changed: dict[UUID, BaseAggregate[UUID]] = {}  # each once, though many steps moved it
         refused: dict[UUID, tuple[str | None, str | None, bool]] = {}
         with identity_map() as objects:
+            objects.preload(self.app, self._reads(running))
             for saga in running:
                 mark = objects.mark()
                 transition, effects = self._transition(saga)
@@ -450,6 +454,16 @@ class SagaRunner(Generic[C, S]):
             return self._fail_together(batch, refused)
         self.app.save(*batch.records, *changed.values(), *running)
         return moves
+
+    def _reads(self, running: list[S]) -> Iterator[UUID]:
+        """What the running sagas' next transitions will read, as their steps declare it."""
+        for saga in running:
+            if saga.status == SagaStatus.COMPENSATING:
+                step = self.definition.next_compensation(saga)
+            else:
+                step = self.definition.next_step(saga)
+            if step is not None and step.reads is not None:
+                yield from step.reads(saga)
 
     def _fail_together(
         self, batch: _Batch[S], refused: dict[UUID, tuple[str | None, str | None, bool]]

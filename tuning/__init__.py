@@ -17,6 +17,7 @@ MODULES = (
     "snapshots",
     "aggregate_cache",
     "known_classes",
+    "many_reads",
     "flat_copies",
     "serializers",
     "token_auth",

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from tuning.aggregate_cache import AggregateCache
 from tuning.known_classes import KnownClasses
+from tuning.many_reads import ManyReads
 from tuning.snapshots import SnapshotsFromSavedState
 
 A = TypeVar("A")
@@ -22,6 +23,7 @@ MIXINS = {
     "snapshots": SnapshotsFromSavedState,
     "aggregate_cache": AggregateCache,
     "known_classes": KnownClasses,
+    "many_reads": ManyReads,
 }
 
 

@@ -95,6 +95,18 @@ class OneRoundTripRecorder(ApplicationRecorder):
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = %s"
         ).format(**names)
+        self.select_many_after = render(
+            SQL(
+                # LATERAL: each aggregate's events are an index range; a plain join of the
+                # unnest is planned as a hash join over the whole table once it is large.
+                "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+                "FROM unnest(%b, %b) AS a(id, version) CROSS JOIN LATERAL ("
+                "  SELECT * FROM {schema}.{table} "
+                "  WHERE originator_id = a.id AND originator_version > a.version "
+                "  ORDER BY originator_version"
+                ") e"
+            ).format(**names)
+        )
         self.selects = {  # (gt, lte, desc, limit given) -> the read's text
             shape: render(events_read(select, *shape)) for shape in product((False, True), repeat=4)
         }
@@ -115,6 +127,30 @@ class OneRoundTripRecorder(ApplicationRecorder):
             curs = reused_cursor(conn)
             curs.execute(self.insert_call, columns, prepare=True)
             return [row["notification_id"] for row in curs.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events_after(self, versions: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
+        """The events of many aggregates after the versions given, in one query, by id."""
+        after: dict[UUID, list[StoredEvent]] = {i: [] for i in versions}
+        if not versions:
+            return after
+        with self.datastore.get_connection() as conn:
+            curs = reused_cursor(conn)
+            curs.execute(
+                self.select_many_after,
+                (self.ids_array(versions), Bigints(versions.values())),
+                prepare=True,
+            )
+            for row in curs.fetchall():
+                after[row["originator_id"]].append(
+                    StoredEvent(
+                        originator_id=row["originator_id"],
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=bytes(row["state"]),
+                    )
+                )
+        return after
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_events(
@@ -149,12 +185,18 @@ _CURSOR = "_eventbank_cursor"
 def reused_cursor(conn: Connection[DictRow]) -> Cursor[DictRow]:
     """The connection's own cursor, made on its first statement and kept on the connection (so
     the two go together when the pool retires the connection). A pool lends a connection to one
-    thread at a time, and its cursor with it."""
+    thread at a time, and its cursor with it.
+
+    The connection's session also turns PostgreSQL's JIT off. The store's statements are short
+    reads and writes that JIT compilation (tens of milliseconds) never pays for, and the planner
+    turns it on by estimated cost: once the table is large, a read of many aggregates' events
+    (``select_events_after``) was compiled on every call."""
     cursor: Cursor[DictRow] | None = getattr(conn, _CURSOR, None)
     if cursor is None or cursor.closed:
         cursor = conn.cursor()
         for array in BINARY_ARRAYS:
             cursor.adapters.register_dumper(array, array.dumper)
+        cursor.execute("SET jit = off")
         setattr(conn, _CURSOR, cursor)
     return cursor
 
