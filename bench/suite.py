@@ -461,13 +461,10 @@ def _link(path: Path) -> str:
         return ""
 
 
-# --- Lag: commit to projection row ------------------------------------------------------------
-
-
-def lag(container: Container, accounts: list[UUID], env: dict[str, str], seconds: int) -> Figure:
-    """Transfers at a steady 100/s while the relay and the projector run as the commands they
-    are; a poller notes when each transfer's credit entry appears in ``transactions``. The
-    backlog the throughput figures left is relayed and projected first: this is steady state."""
+@contextmanager
+def pipeline_running(container: Container, env: dict[str, str]) -> Iterator[None]:
+    """The relay and the ``transactions`` projector running as the commands they are, once the
+    backlog the figures before left is relayed and projected (in this process)."""
     url = env["NATS_URL"]
     asyncio.run(relay_events(container.applications, url, once=True, stop=asyncio.Event()))
     asyncio.run(run_subscribers(["projection:transactions"], url, once=True))
@@ -476,6 +473,22 @@ def lag(container: Container, accounts: list[UUID], env: dict[str, str], seconds
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for args in (["relay_events"], ["run_projections", "--projection", "transactions"])
     ]  # fmt: skip
+    try:
+        time.sleep(3)  # the services start
+        yield
+    finally:
+        for service in services:
+            service.terminate()
+            service.wait(30)
+
+
+# --- Lag: commit to projection row ------------------------------------------------------------
+
+
+def lag(container: Container, accounts: list[UUID], env: dict[str, str], seconds: int) -> Figure:
+    """Transfers at a steady 100/s while the relay and the projector run as the commands they
+    are; a poller notes when each transfer's credit entry appears in ``transactions``. The
+    backlog the throughput figures left is relayed and projected first: this is steady state."""
     committed: dict[UUID, float] = {}
     seen: dict[UUID, float] = {}
     stop = threading.Event()
@@ -493,27 +506,24 @@ def lag(container: Container, accounts: list[UUID], env: dict[str, str], seconds
         connection.close()
 
     poller = threading.Thread(target=poll)
-    try:
-        time.sleep(3)  # the services start
-        poller.start()
-        rng, interval = random.Random(100), 0.01
-        next_at = time.monotonic()
-        for _ in range(seconds * 100):
-            a, b = rng.sample(accounts, 2)
-            transfer = container.ledger.transfer_funds(a, b, 1)
-            committed[transfer.id] = time.time()
-            next_at += interval
-            time.sleep(max(0.0, next_at - time.monotonic()))
-        grace = time.monotonic() + 10
-        while len(seen) < len(committed) and time.monotonic() < grace:
-            time.sleep(0.05)
-    finally:
-        stop.set()
-        if poller.is_alive():
-            poller.join()
-        for service in services:
-            service.terminate()
-            service.wait(30)
+    with pipeline_running(container, env):
+        try:
+            poller.start()
+            rng, interval = random.Random(100), 0.01
+            next_at = time.monotonic()
+            for _ in range(seconds * 100):
+                a, b = rng.sample(accounts, 2)
+                transfer = container.ledger.transfer_funds(a, b, 1)
+                committed[transfer.id] = time.time()
+                next_at += interval
+                time.sleep(max(0.0, next_at - time.monotonic()))
+            grace = time.monotonic() + 10
+            while len(seen) < len(committed) and time.monotonic() < grace:
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            if poller.is_alive():
+                poller.join()
     lags = [max(0.0, seen[t] - at) for t, at in committed.items() if t in seen]
     missing = len(committed) - len(lags)
     extra = {**percentiles(lags), "transfers": len(committed), "missing": missing}
@@ -525,29 +535,15 @@ def catch_up(container: Container, batches: Batches, env: dict[str, str], second
     ``transactions`` projector run as their commands: how long after the last batch answered
     the projection had applied all that was written. The backlog of the figures before is
     relayed and projected first."""
-    url = env["NATS_URL"]
-    asyncio.run(relay_events(container.applications, url, once=True, stop=asyncio.Event()))
-    asyncio.run(run_subscribers(["projection:transactions"], url, once=True))
-    services = [
-        subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for args in (["relay_events"], ["run_projections", "--projection", "transactions"])
-    ]  # fmt: skip
-    try:
-        with web_server_serving(env) as (port, _):
-            time.sleep(3)  # the services start
-            start = container.ledger.max_position()
-            latencies = drive(BATCH_CLIENTS, seconds, batches.over_http(Http(port)))
-            ended, head = time.monotonic(), container.ledger.max_position()
-            while caught_up_to("transactions", "ledger") < head:
-                if time.monotonic() - ended > 300:
-                    raise RuntimeError("the transactions projection did not catch up in 300 s")
-                time.sleep(0.02)
-            behind = time.monotonic() - ended
-    finally:
-        for service in services:
-            service.terminate()
-            service.wait(30)
+    with pipeline_running(container, env), web_server_serving(env) as (port, _):
+        start = container.ledger.max_position()
+        latencies = drive(BATCH_CLIENTS, seconds, batches.over_http(Http(port)))
+        ended, head = time.monotonic(), container.ledger.max_position()
+        while caught_up_to("transactions", "ledger") < head:
+            if time.monotonic() - ended > 300:
+                raise RuntimeError("the transactions projection did not catch up in 300 s")
+            time.sleep(0.02)
+        behind = time.monotonic() - ended
     extra = {
         "transfers_per_s_meanwhile": round(len(latencies) * BATCH / seconds, 1),
         "ledger_positions_written": head - start,
