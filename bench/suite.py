@@ -184,12 +184,12 @@ class Batches:
         self.turns = itertools.count()
         self.local = threading.local()
 
-    def next(self, rng: random.Random) -> tuple[Batcher, list[tuple[UUID, UUID]]]:
+    def next(self, rng: random.Random) -> tuple[Batcher, list[list[UUID]]]:
+        """This thread's customer, and a batch's (source, destination) pairs of its accounts."""
         if not hasattr(self.local, "batcher"):  # a new client thread
             self.local.batcher = self.batchers[next(self.turns) % len(self.batchers)]
         batcher: Batcher = self.local.batcher
-        pairs = [rng.sample(batcher.accounts, 2) for _ in range(BATCH)]
-        return batcher, [(a, b) for a, b in pairs]
+        return batcher, [rng.sample(batcher.accounts, 2) for _ in range(BATCH)]
 
     def over_http(self, http: Http) -> Callable[[random.Random], None]:
         def one(rng: random.Random) -> None:
