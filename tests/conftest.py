@@ -1,6 +1,7 @@
 """Fixtures every layer shares: fresh event stores, the container, NATS servers, API users.
 
-Event stores are fresh per test. On SQLite each context gets files in the test's tmp dir; on
+Event stores are fresh per test that asks for ``store_urls`` or a ``container``, and fresh per
+run for the rest (``run_stores``). On SQLite each context gets files in the test's tmp dir; on
 PostgreSQL (``TEST_POSTGRES_URL``, or ``DATABASE_URL`` when it names PostgreSQL) each test gets
 new schemas in a database of its own, ``eventbank_test_stores`` — never the database that
 ``DATABASE_URL`` names, whose tables pytest-django keeps in ``test_<name>`` anyway.
@@ -84,6 +85,28 @@ def fresh_stores(directory: Path, stores_database: str | None) -> Iterator[dict[
     finally:
         with psycopg.connect(stores_database, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_stores(
+    tmp_path_factory: pytest.TempPathFactory, stores_database: str | None
+) -> Iterator[dict[str, str]]:
+    """The stores of the process's default container, for tests that do not ask for a
+    ``container``: new for the run, so nothing a test writes outlives it. (On PostgreSQL they
+    would otherwise be the ``DATABASE_URL`` database itself, which keeps what earlier runs
+    wrote; an idempotency key's operation id, derived from a user id that the next run's test
+    database hands out again, then named an old run's batch.)"""
+    from django.conf import settings
+
+    with fresh_stores(tmp_path_factory.mktemp("stores"), stores_database) as urls:
+        default = settings.EVENT_STORE_URLS
+        composition.close_container()  # none should be built yet; if one is, not on these
+        settings.EVENT_STORE_URLS = urls
+        try:
+            yield urls
+        finally:
+            composition.close_container()
+            settings.EVENT_STORE_URLS = default
 
 
 @pytest.fixture

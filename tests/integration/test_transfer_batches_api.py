@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from tests.integration.test_ledger_api import assert_error, balance, deposit, open_account
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("container")]
 
 
 @pytest.fixture
