@@ -19,6 +19,7 @@ from config.stores import eventstore_env
 from kernel.application import EventSourcedApplication
 from ledger.application import LedgerApplication
 from ledger.domain import Account
+from ledger.saga import TransferBatch
 from orders.application import OrdersApplication
 from sagas.engine import Saga
 from tuning import flat_copies
@@ -45,7 +46,7 @@ class Container:
         self._saga_deadline_seconds = saga_deadline_seconds
         self.tuning = frozenset(tuning)
         if "flat_copies" in self.tuning:
-            flat_copies.install(Account, Saga)  # process-wide: these classes' copies are flat
+            flat_copies.install(Account, Saga, TransferBatch)  # process-wide: their copies are flat
         self._built: dict[str, EventSourcedApplication] = {}
         self._lock = threading.RLock()  # building orders builds the ledger it pays through
 

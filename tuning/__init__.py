@@ -18,6 +18,7 @@ MODULES = (
     "aggregate_cache",
     "known_classes",
     "many_reads",
+    "transcoder",
     "flat_copies",
     "serializers",
     "token_auth",

@@ -16,6 +16,7 @@ from tuning.aggregate_cache import AggregateCache
 from tuning.known_classes import KnownClasses
 from tuning.many_reads import ManyReads
 from tuning.snapshots import SnapshotsFromSavedState
+from tuning.transcoder import OrjsonTranscoding
 
 A = TypeVar("A")
 
@@ -24,6 +25,7 @@ MIXINS = {
     "aggregate_cache": AggregateCache,
     "known_classes": KnownClasses,
     "many_reads": ManyReads,
+    "transcoder": OrjsonTranscoding,
 }
 
 

@@ -6,7 +6,11 @@ multiple of the aggregate's ``snapshotting_intervals``, reads the aggregate back
 
 Why it is safe: the aggregate that was just saved *is* that state: its version is the saved
 event's, and the save succeeded. It is snapshotted as it is, with the library's own
-``Snapshot.take``, at the same versions the library would choose.
+``Snapshot.take``, when the library would take one. The snapshots of one save (a batch's
+round saves many aggregates) go to the store in one write, not one each; an aggregate that
+passed two multiples of its interval in one save (a batch moving an account a hundred times
+in a round) is snapshotted once, in its saved state: the library reads one back at each
+multiple, but the state at hand has one version, and two snapshots of it would collide.
 
 What would break it: an aggregate whose saved object differs from a fold of its events (state
 kept outside its events); snapshotting an event saved without its aggregate (the library reads
@@ -15,6 +19,7 @@ those back; this skips them, as their aggregate is not at hand).
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
@@ -25,11 +30,15 @@ class SnapshotsFromSavedState(Application[UUID]):
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         if not (self.snapshots and self.snapshotting_intervals):
             return
+        due: dict[UUID, Any] = {}  # one snapshot an aggregate, of the state it was saved in
         for event in processing_event.events:
             aggregate = processing_event.aggregates.get(event.originator_id)
             if aggregate is None:
                 continue
             interval = self.snapshotting_intervals.get(type(aggregate))
             if interval and event.originator_version % interval == 0:
-                snapshot_class = getattr(type(aggregate), "Snapshot", Snapshot)
-                self.snapshots.put([snapshot_class.take(aggregate)])
+                due[aggregate.id] = aggregate
+        if due:
+            self.snapshots.put(
+                [getattr(type(a), "Snapshot", Snapshot).take(a) for a in due.values()]
+            )

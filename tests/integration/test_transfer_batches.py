@@ -50,6 +50,18 @@ def test_two_transfers_from_one_account_see_each_other_in_a_batch(
     assert [t.status for t in read_back] == ["completed", "failed", "completed"]
 
 
+def test_a_batch_may_move_one_account_past_two_snapshot_intervals_in_a_round(
+    ledger: LedgerApplication,
+) -> None:
+    """250 debits of one account in one round pass two multiples of its snapshot interval:
+    the round commits, and the account stays the sum of its entries."""
+    a, b = funded(ledger, 1000), funded(ledger, 0)
+    _, transfers = ledger.transfer_batch([pay(a, b, 1) for _ in range(250)])
+    assert {t.status for t in transfers} == {"completed"}
+    assert balances(ledger, a, b) == [750, 250]
+    assert_history_replays_to(ledger, [a, b])
+
+
 def test_a_linked_batch_moves_no_money_when_one_transfer_is_refused(
     ledger: LedgerApplication,
 ) -> None:

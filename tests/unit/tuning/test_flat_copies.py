@@ -12,7 +12,7 @@ from uuid import uuid4
 import pytest
 
 from ledger.domain import Account
-from ledger.saga import Transfer
+from ledger.saga import Transfer, TransferBatch
 from tuning.flat_copies import flat_deepcopy, install
 
 
@@ -47,3 +47,11 @@ def test_a_saga_copy_shares_no_list(flat: None) -> None:
     copied = flat_deepcopy(transfer, {})
     assert vars(copied) == vars(transfer)
     assert set(containers(copied).values()).isdisjoint(containers(transfer).values())
+
+
+def test_a_batch_records_copy_shares_no_list() -> None:
+    batch = TransferBatch(
+        id=uuid4(), transfer_ids=[uuid4(), uuid4()], linked=True, submitted_by="a"
+    )
+    copied = flat_deepcopy(batch, {})
+    assert vars(copied) == vars(batch) and copied.transfer_ids is not batch.transfer_ids
