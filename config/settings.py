@@ -267,6 +267,8 @@ REST_FRAMEWORK = {
 EVENTBANK_SERIALIZATION = tuned(
     "serializers", "tuning.serializers.SharedSerializers", "api.serializers.PerRequestSerializers"
 )
+# How a subscriber fetches a batch of deliveries (messaging/subscriber.py).
+EVENTBANK_FETCH = tuned("fetch", "tuning.fetch.fetch_ready_first", "messaging.subscriber.fetch")
 # How a projector inserts new rows (projections/projectors.py).
 EVENTBANK_INSERT_NEW = tuned(
     "copy_loader", "tuning.copy_loader.insert_by_copy", "projections.projectors.insert_with_orm"

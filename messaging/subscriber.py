@@ -24,15 +24,18 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Protocol
 
 import nats.errors
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import close_old_connections, transaction
+from django.utils.module_loading import import_string
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -45,6 +48,25 @@ from messaging.stream import StreamSettings
 logger = logging.getLogger(__name__)
 
 FETCH_TIMEOUTS = (nats.errors.TimeoutError, asyncio.TimeoutError, TimeoutError)
+
+
+async def fetch(
+    subscription: JetStreamContext.PullSubscription, batch: int, timeout: float
+) -> list[Msg]:
+    """Up to ``batch`` deliveries, as nats-py's pull subscription fetches them.
+
+    ``settings.EVENTBANK_FETCH`` names the function a subscriber fetches with: this one, or the
+    tuning package's."""
+    return await subscription.fetch(batch, timeout=timeout)
+
+
+Fetch = Callable[[JetStreamContext.PullSubscription, int, float], Awaitable[list[Msg]]]
+
+
+@cache
+def _fetcher(name: str) -> Fetch:
+    fetcher: Fetch = import_string(name)
+    return fetcher
 
 
 @dataclass(frozen=True)
@@ -237,7 +259,8 @@ class Subscriber:
 
     async def _fetch(self) -> list[Msg]:
         assert self._subscription is not None
-        return await self._subscription.fetch(self.batch, timeout=self.fetch_timeout)
+        fetch = _fetcher(settings.EVENTBANK_FETCH)
+        return await fetch(self._subscription, self.batch, self.fetch_timeout)
 
     async def _subscribe(self, **start: Any) -> JetStreamContext.PullSubscription:
         """An ephemeral, ack-free consumer from just after the stored position (or ``start``)."""

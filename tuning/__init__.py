@@ -27,6 +27,7 @@ MODULES = (
     "database",
     "recorder",
     "copy_loader",
+    "fetch",
 )
 
 
