@@ -112,7 +112,10 @@ class GraphQLView(AsyncGraphQLView):
         return await super().render_graphql_ide(request)
 
     def decode_json(self, data: str | bytes) -> object:
-        return parse_exactly(data if isinstance(data, bytes) else data.encode())
+        request = parse_exactly(data if isinstance(data, bytes) else data.encode())
+        if not isinstance(request, dict | list):  # strawberry reads anything else as an object
+            raise exceptions.ParseError("A GraphQL request is a JSON object.")
+        return request
 
 
 def authenticated(request: HttpRequest) -> Request:
