@@ -12,7 +12,7 @@ import strawberry_django
 from strawberry.types import Info
 
 from api.consistency import require_position
-from api.graphql import PAGE_SIZE, Page, Position, page_of, staff_only, validated
+from api.graphql_fields import PAGE_SIZE, Page, Position, page_of, staff_only, validated
 from compliance.apis import AlertOutput, AlertsApi, compliance
 from projections.selectors import alert_list
 

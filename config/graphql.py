@@ -7,13 +7,19 @@ from __future__ import annotations
 from strawberry.tools import merge_types
 
 import api.graphql
+import api.graphql_fields
 import compliance.graphql
 import ledger.graphql
 import orders.graphql
 
 Query = merge_types(
     "Query",
-    (api.graphql.Query, ledger.graphql.Query, orders.graphql.Query, compliance.graphql.Query),
+    (
+        api.graphql_fields.Query,
+        ledger.graphql.Query,
+        orders.graphql.Query,
+        compliance.graphql.Query,
+    ),
 )
 Mutation = merge_types("Mutation", (ledger.graphql.Mutation, orders.graphql.Mutation))
 

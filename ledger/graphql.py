@@ -13,7 +13,7 @@ import strawberry_django
 from strawberry.types import Info
 
 from api.consistency import require_position
-from api.graphql import (
+from api.graphql_fields import (
     PAGE_SIZE,
     Page,
     Position,

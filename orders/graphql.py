@@ -18,7 +18,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.consistency import require_position
-from api.graphql import (
+from api.graphql_fields import (
     PAGE_SIZE,
     Page,
     Position,
