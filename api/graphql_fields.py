@@ -71,10 +71,12 @@ def validated(serializer_class: type[serializers.Serializer], **given: Any) -> d
     return serialization().validate(serializer_class, data)
 
 
+# A log position as an argument or a field: the schema's scalar ``Position`` (api.graphql.config).
 Position = NewType("Position", int)
 
 
 def parse_position(value: Any) -> int:
+    """A ``Position`` given as a variable: a JSON integer within a PostgreSQL bigint."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= LARGEST_POSITION:
         raise ValueError(f"Expected a whole number from 0 to {LARGEST_POSITION}.")
     return value
