@@ -123,7 +123,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 # --- Errors Django answers itself ------------------------------------------------------------
 
-JSON_PATHS = ("/api/", "/healthz", "/metrics")
+JSON_PATHS = ("/api/", "/graphql", "/healthz", "/metrics")
 
 
 def speaks_json(request: HttpRequest) -> bool:

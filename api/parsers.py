@@ -28,9 +28,25 @@ def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
+def parse_exactly(data: bytes, encoding: str = "utf-8") -> Any:
+    """JSON text as Python: numbers with a fraction as ``Decimal``, never ``float``; NaN and
+    Infinity refused, and so is an object that names a key twice (``ParseError`` or
+    ``ValidationError``, both 400 ``invalid``)."""
+    try:
+        return json.loads(
+            data.decode(encoding),
+            parse_float=Decimal,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_object_without_repeats,
+        )
+    except RecursionError:
+        raise ParseError("JSON parse error - nested too deeply.") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(f"JSON parse error - {exc}") from None
+
+
 class ExactJSONParser(JSONParser):
-    """Numbers with a fraction become ``Decimal``, never ``float``; NaN and Infinity are
-    refused, and so is an object that names a key twice."""
+    """The API's request bodies, parsed by ``parse_exactly``."""
 
     def parse(
         self,
@@ -39,15 +55,4 @@ class ExactJSONParser(JSONParser):
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        try:
-            text = stream.read().decode(encoding)
-            return json.loads(
-                text,
-                parse_float=Decimal,
-                parse_constant=_refuse_constant,
-                object_pairs_hook=_object_without_repeats,
-            )
-        except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply.") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+        return parse_exactly(stream.read(), encoding)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "strawberry_django",  # its export_schema command writes schema.graphql
     "ops",
     "api",
     "messaging",

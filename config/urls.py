@@ -1,9 +1,12 @@
-"""The site's URLs: the front page, the admin, the REST API under /api/, the health check and
-the metrics."""
+"""The site's URLs: the front page, the admin, the REST API under /api/, GraphQL at /graphql, the
+health check and the metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 
+from api.graphql import GraphQLView
+from config.graphql import schema
 from ops.health import healthz
 from ops.home import ApiRoot, HomePage
 from ops.metrics import metrics
@@ -16,6 +19,8 @@ urlpatterns = [
     path("api/", include("orders.urls")),
     path("api/compliance/", include("compliance.urls")),
     path("api-auth/", include("api.browsable_urls")),
+    # The view checks CSRF itself, as DRF does: for a session's POSTs, never a token's.
+    path("graphql", csrf_exempt(GraphQLView.as_view(schema=schema)), name="graphql"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
 ]

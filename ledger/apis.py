@@ -445,29 +445,36 @@ class TransfersApi(APIView):
         "it ended failed or compensated.",
     )
     def post(self, request: Request) -> Response:
-        data = self.TransferInput.validated(request.data)
-        require_owner(request, data["from_account"])  # you move only your own money
+        return transfer_funds(request, self.TransferInput.validated(request.data))
 
-        def transfer_funds(operation_id: UUID) -> Response:
-            transfer = ledger().transfer_funds(
-                data["from_account"],
-                data["to_account"],
-                data["amount"],
-                transfer_id=operation_id,
-                reference=data.get("reference", ""),
+
+def transfer_funds(
+    request: Request, data: dict[str, Any], *, fingerprint: str | None = None
+) -> Response:
+    """A validated transfer, for REST and GraphQL alike: from the user's own account only, run
+    at most once per Idempotency-Key; 201 with the transfer, or 409 with the refusing code."""
+    require_owner(request, data["from_account"])  # you move only your own money
+
+    def transfer(operation_id: UUID) -> Response:
+        transfer = ledger().transfer_funds(
+            data["from_account"],
+            data["to_account"],
+            data["amount"],
+            transfer_id=operation_id,
+            reference=data.get("reference", ""),
+        )
+        if transfer.status != SagaStatus.COMPLETED:
+            raise ApiError(
+                409,
+                transfer.failure_code or "transfer_failed",
+                transfer.failure_reason or "The transfer did not complete.",
+                {"transfer_id": str(transfer.id), "status": str(transfer.status)},
             )
-            if transfer.status != SagaStatus.COMPLETED:
-                raise ApiError(
-                    409,
-                    transfer.failure_code or "transfer_failed",
-                    transfer.failure_reason or "The transfer did not complete.",
-                    {"transfer_id": str(transfer.id), "status": str(transfer.status)},
-                )
-            body = render(self.TransferCreatedOutput, transfer)
-            body["position"] = ledger().position_written()
-            return Response(body, status=status.HTTP_201_CREATED)
+        body = render(TransfersApi.TransferCreatedOutput, transfer)
+        body["position"] = ledger().position_written()
+        return Response(body, status=status.HTTP_201_CREATED)
 
-        return run_idempotently(request, transfer_funds)
+    return run_idempotently(request, transfer, fingerprint=fingerprint)
 
 
 class TransferDetailApi(APIView):

@@ -20,7 +20,6 @@ from rest_framework.views import APIView
 
 from api.consistency import min_position_field, require_position
 from api.errors import ApiError
-from api.history import published
 from api.idempotency import run_idempotently
 from api.pagination import PageParameters, paginated, query_filters
 from api.permissions import may_see
@@ -33,11 +32,11 @@ from api.serializers import (
     PositionField,
     TextField,
     render,
-    render_many,
 )
 from config.container import get_container
 from orders.application import OrdersApplication
-from orders.domain import Order, OrderNotFound, Product, status_history
+from orders.domain import Order, OrderNotFound, Product
+from orders.history import StatusOutput, order_histories
 from projections.models import OrderSummary
 from projections.selectors import ORDER_ORDERINGS, order_get, order_list, product_list
 from sagas.engine import SagaStatus
@@ -275,39 +274,62 @@ class OrdersApi(APIView):
         "cancelled (nothing reserved, nothing paid; the order id in details).",
     )
     def post(self, request: Request) -> Response:
-        data = self.PlaceOrderInput.validated(request.data)
-        # A customer pays only with its own money. Staff may place an order on any account,
-        # and the order is then the account owner's: the customer sees it, and may cancel it.
-        customer = paying_customer(request, data["account"])
-        lines = [(item["sku"], item["quantity"]) for item in data["items"]]
+        return place_order(request, self.PlaceOrderInput.validated(request.data))
 
-        def place(operation_id: UUID) -> Response:
-            placement = orders().place_order(
-                customer, data["account"], lines, order_id=operation_id
+
+def place_order(
+    request: Request, data: dict[str, Any], *, fingerprint: str | None = None
+) -> Response:
+    """A validated order, for REST and GraphQL alike, run at most once per Idempotency-Key:
+    201 with the order confirmed, or 409 with the refusing code (the order then cancelled)."""
+    # A customer pays only with its own money. Staff may place an order on any account,
+    # and the order is then the account owner's: the customer sees it, and may cancel it.
+    customer = paying_customer(request, data["account"])
+    lines = [(item["sku"], item["quantity"]) for item in data["items"]]
+
+    def place(operation_id: UUID) -> Response:
+        placement = orders().place_order(customer, data["account"], lines, order_id=operation_id)
+        if placement.status != SagaStatus.COMPLETED:
+            raise ApiError(
+                409,
+                placement.failure_code or "order_failed",
+                placement.failure_reason or "The order could not be placed.",
+                {"order_id": str(placement.order_id), "status": "cancelled"},
             )
-            if placement.status != SagaStatus.COMPLETED:
-                raise ApiError(
-                    409,
-                    placement.failure_code or "order_failed",
-                    placement.failure_reason or "The order could not be placed.",
-                    {"order_id": str(placement.order_id), "status": "cancelled"},
-                )
-            order = orders().get_order(placement.order_id)
-            return Response(order_written_body(order), status=201)
+        order = orders().get_order(placement.order_id)
+        return Response(order_written_body(order), status=201)
 
-        return run_idempotently(request, place)
+    return run_idempotently(request, place, fingerprint=fingerprint)
 
 
 class DetailFilters(serializers.Serializer):
     min_position = min_position_field()
 
 
-def projected_order(request: Request, order_id: UUID) -> OrderSummary:
-    filters = query_filters(request, DetailFilters)
-    require_position(filters.get("min_position"), "orders", log=orders())
+def projected_order(request: Request, order_id: UUID, min_position: int | None) -> OrderSummary:
+    """The order as the orders projection has it (once it has applied ``min_position``), if
+    this user may see it."""
+    require_position(min_position, "orders", log=orders())
     row = order_get(user=request.user, order_id=order_id)
     if row is None:
         raise OrderNotFound(f"Order {order_id} not found.")
+    return row
+
+
+def order_for_history(request: Request, order_id: UUID, min_position: int | None) -> OrderSummary:
+    """The projection's row of an order whose history is asked for. The record decides
+    whether the order exists and is this user's; a projection that has not seen it yet is
+    ``projection_behind``, not "not found"."""
+    order = owned_order(request, order_id)
+    require_position(min_position, "orders", log=orders())
+    row = order_get(user=request.user, order_id=order.id)
+    if row is None:
+        raise ApiError(
+            503,
+            "projection_behind",
+            f"The orders projection has not seen order {order_id} yet; retry shortly.",
+            {"projection": "orders", "source": "orders"},
+        )
     return row
 
 
@@ -319,12 +341,9 @@ class OrderDetailApi(APIView):
         description="From the orders projection (eventually consistent; see min_position).",
     )
     def get(self, request: Request, order_id: UUID) -> Response:
-        return Response(render(OrderOutput, projected_order(request, order_id)))
-
-
-class StatusOutput(serializers.Serializer):
-    status = serializers.CharField()
-    at = serializers.DateTimeField()
+        filters = query_filters(request, DetailFilters)
+        row = projected_order(request, order_id, filters.get("min_position"))
+        return Response(render(OrderOutput, row))
 
 
 class OrderHistoryOutput(OrderOutput):
@@ -342,25 +361,8 @@ class OrderHistoryApi(APIView):
     )
     def get(self, request: Request, order_id: UUID) -> Response:
         filters = query_filters(request, DetailFilters)
-        order = owned_order(request, order_id)  # the record decides whether it exists
-        require_position(filters.get("min_position"), "orders", log=orders())
-        app = orders()
-        row = order_get(user=request.user, order_id=order.id)
-        if row is None:
-            raise ApiError(
-                503,
-                "projection_behind",
-                f"The orders projection has not seen order {order_id} yet; retry shortly.",
-                {"projection": "orders", "source": "orders"},
-            )
-        events = app.order_events(order.id)
-        own = [e for e in events if e.originator_id == order.id]
-        body = {
-            **render(OrderOutput, row),
-            "status_history": render_many(StatusOutput, status_history(own)),
-            "events": published(app, events),
-        }
-        return Response(body)
+        row = order_for_history(request, order_id, filters.get("min_position"))
+        return Response({**render(OrderOutput, row), **order_histories([row.id])[row.id]})
 
 
 class ShipOrderApi(APIView):
@@ -390,5 +392,11 @@ class CancelOrderApi(APIView):
         "once shipped (or while still being placed).",
     )
     def post(self, request: Request, order_id: UUID) -> Response:
-        order = owned_order(request, order_id)
-        return Response(order_written_body(orders().cancel_order(order.id)))
+        return Response(cancel_order(request, order_id))
+
+
+def cancel_order(request: Request, order_id: UUID) -> dict[str, Any]:
+    """Cancel one of the user's orders (staff: anyone's), for REST and GraphQL alike: the order
+    as it then is."""
+    order = owned_order(request, order_id)
+    return order_written_body(orders().cancel_order(order.id))

@@ -183,12 +183,10 @@ class OrdersApplication(EventSourcedApplication):
             raise InvalidState(saga.failure_reason or f"Order {order_id} cannot be cancelled.")
         return self.get_order(order_id)
 
-    def order_events(self, order_id: UUID) -> list[Any]:
-        """The order's stored events and its sagas', in the order they happened."""
-        events = self.stored_events(order_id)
-        for saga_id in (placement_id(order_id), cancellation_id(order_id)):
-            events.extend(self.stored_events(saga_id))
-        return sorted(events, key=lambda e: e.timestamp)
+    def history_of(self, order_id: UUID) -> tuple[UUID, ...]:
+        """The aggregates whose events are an order's history: the order and its sagas (its
+        placement, and its cancellation if it has one)."""
+        return (order_id, placement_id(order_id), cancellation_id(order_id))
 
     # --- Sagas -----------------------------------------------------------------------------
 

@@ -104,3 +104,18 @@ async def read_stream(url: str, stream: str) -> list[Any]:
         return messages
     finally:
         await client.close()
+
+
+def graphql(client: Any, query: str, variables: dict[str, Any] | None = None, **extra: Any) -> Any:
+    """POST a GraphQL document to ``/graphql`` with a test client; the client's response."""
+    body = {"query": query, "variables": variables or {}}
+    return client.post("/graphql", body, format="json", **extra)
+
+
+def project_everything(container: Any) -> None:
+    """Bring every projection up to the stores, as the projectors would from the stream."""
+    from messaging.replay import replay_from_store
+    from projections.projectors import PROJECTORS
+
+    for projector in PROJECTORS.values():
+        replay_from_store(projector(), container.applications)

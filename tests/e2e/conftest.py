@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,3 +221,31 @@ def start_system(
         with admin_connection(postgres_url) as conn:
             for name in databases:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- A real browser --------------------------------------------------------------------------
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+# Debian's chromium and chromium-driver (.ci/run installs them), never a downloaded browser.
+needs_chromium = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="Debian's chromium is not here"
+)
+
+
+@contextmanager
+def chromium(width: int, height: int, *arguments: str) -> Iterator[Any]:
+    """Debian's chromium, headless, driven by selenium; ``arguments`` are chromium's own."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", f"--window-size={width},{height}"):
+        options.add_argument(argument)
+    for argument in arguments:
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -5,21 +5,16 @@ are saved as screenshots beside the test's logs. Skipped where chromium is not i
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from ops.demo import ALICE_CURRENT, DEMO_PASSWORD, STAFF_USERNAME, demo_id
-from tests.e2e.conftest import RunningSystem
+from tests.e2e.conftest import RunningSystem, chromium, needs_chromium
 from tests.support import wait_for
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="Debian's chromium is not here"),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 WIDTH, HEIGHT = 1400, 900
 LISTS = [
@@ -33,16 +28,8 @@ LISTS = [
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", f"--window-size={WIDTH},{HEIGHT}"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    yield driver
-    driver.quit()
+    with chromium(WIDTH, HEIGHT) as driver:
+        yield driver
 
 
 def test_the_admin_reads_like_a_banks_pages_at_1400_pixels(

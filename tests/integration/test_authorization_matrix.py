@@ -15,10 +15,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from config.container import Container
+from config.graphql import schema
 from ledger.application import TransferInstruction
-from messaging.replay import replay_from_store
-from projections.projectors import PROJECTORS
-from tests.support import funded
+from tests.support import funded, graphql, project_everything
 
 pytestmark = pytest.mark.django_db
 ROLES = ("anonymous", "owner", "other", "staff")
@@ -116,6 +115,12 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("alert-resolve", "POST"): Rule(
         "/api/compliance/alerts/{alert}/resolve/", 401, 403, 403, 200, body={"decision": "cleared"}
     ),
+    # GraphQL: anyone reaches the door (GraphiQL in a browser); a query needs a login.
+    # What each root field answers each role is GRAPHQL_MATRIX's, below.
+    ("graphql", "GET"): Rule("/graphql?query=%7Bme%7Busername%7D%7D", **customers(200, other=200)),
+    ("graphql", "POST"): Rule(
+        "/graphql", **customers(200, other=200), body={"query": "{{ me {{ username }} }}"}
+    ),
     ("login", "GET"): Rule("/api-auth/login/", **everyone(200)),
     ("logout", "POST"): Rule("/api-auth/logout/", **everyone(200), body={}),
     ("healthz", "GET"): Rule("/healthz", **everyone({200, 503})),  # 503: no NATS in this test
@@ -164,8 +169,7 @@ def world(container: Container, make_user: Any) -> dict[str, str]:
     alert = container.compliance.raise_alert(
         transfer.id, account, 1_200_000, "EUR", "large_transfer", "big"
     ).id
-    for projector in PROJECTORS.values():
-        replay_from_store(projector(), container.applications)
+    project_everything(container)
     ids: dict[str, UUID] = {
         "account": account, "savings": savings, "empty": empty, "frozen": frozen,
         "transfer": transfer.id, "order": order, "alert": alert, "batch": batch.id,
@@ -239,3 +243,89 @@ def test_a_session_write_without_its_csrf_token_is_refused_and_changes_nothing(
     token = browser.get("/api-auth/login/").cookies["csrftoken"].value
     allowed = browser.post("/api/accounts/", {}, format="json", HTTP_X_CSRFTOKEN=token)
     assert allowed.status_code == 201
+
+
+# --- GraphQL: every root field, as every role -------------------------------------------------
+
+OK, NOT_FOUND, STAFF_ONLY = "answered", "not_found", "permission_denied"
+
+
+@dataclass(frozen=True)
+class Operation:
+    document: str  # with $variables named after the world's ids
+    owner: str
+    other: str
+    staff: str = OK
+
+    def expected(self, role: str) -> str:
+        return str(getattr(self, role))
+
+
+def own(outcome: str = OK, *, other: str = NOT_FOUND) -> dict[str, str]:
+    """The owner's and staff's are answered; another customer's, ``other``."""
+    return {"owner": outcome, "other": other}
+
+
+TRANSFER_INPUT = '{fromAccount: $account, toAccount: $savings, amount: "1.00"}'
+GRAPHQL_MATRIX: dict[str, Operation] = {
+    "me": Operation("{ me { username } }", **own(other=OK)),
+    "accounts": Operation("{ accounts { totalCount } }", **own(other=OK)),
+    "account": Operation("query($account: UUID!) { account(id: $account) { id } }", **own()),
+    "transactions": Operation(
+        "query($account: UUID!) { transactions(account: $account) { totalCount } }", **own()
+    ),
+    "transfers": Operation("{ transfers { totalCount } }", **own(other=OK)),
+    "transfer": Operation("query($transfer: UUID!) { transfer(id: $transfer) { id } }", **own()),
+    "products": Operation("{ products { totalCount } }", **own(other=OK)),
+    "orders": Operation("{ orders { totalCount } }", **own(other=OK)),
+    "order": Operation("query($order: UUID!) { order(id: $order) { id } }", **own()),
+    "orderWithHistory": Operation(
+        "query($order: UUID!) { orderWithHistory(id: $order) { allEvents } }", **own()
+    ),
+    "alerts": Operation("{ alerts { totalCount } }", owner=STAFF_ONLY, other=STAFF_ONLY),
+    "transferFunds": Operation(
+        "mutation($account: UUID!, $savings: UUID!) { "
+        f"transferFunds(input: {TRANSFER_INPUT}) {{ position }} }}",
+        **own(),
+    ),
+    "placeOrder": Operation(
+        "mutation($account: UUID!) { placeOrder(input: "
+        '{account: $account, items: [{sku: "MUG", quantity: 1}]}) { position } }',
+        **own(),
+    ),
+    "cancelOrder": Operation(
+        "mutation($order: UUID!) { cancelOrder(id: $order) { position } }", **own()
+    ),
+}
+
+
+def test_every_graphql_root_field_has_a_rule() -> None:
+    fields = {
+        field.name
+        for root in (schema.query, schema.mutation)
+        for field in root.__strawberry_definition__.fields  # type: ignore[union-attr]
+    }
+    assert {schema.config.name_converter.apply_naming_config(f) for f in fields} == set(
+        GRAPHQL_MATRIX
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", list(GRAPHQL_MATRIX))
+def test_each_role_gets_the_graphql_answer_its_rule_says(
+    container: Container, make_user: Any, client_for: Any, name: str, role: str
+) -> None:
+    operation = GRAPHQL_MATRIX[name]
+    ids = world(container, make_user)
+    client = client_as(role, make_user, client_for)
+    used = {k: v for k, v in ids.items() if f"${k}" in operation.document}
+    response = graphql(client, operation.document, used)
+    if role == "anonymous":
+        assert response.status_code == 401
+        return
+    answer = response.json()
+    codes = [error["extensions"]["code"] for error in answer.get("errors", [])]
+    outcome = codes[0] if codes else OK
+    assert outcome == operation.expected(role), f"{name} as {role}: {answer}"
+    if outcome != OK:
+        assert answer["data"] == {name: None}  # nothing of it leaks

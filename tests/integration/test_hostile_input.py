@@ -288,3 +288,123 @@ def test_text_keeps_its_spaces_and_refuses_nul(send: Any, world: dict[str, Endpo
     assert_error(send("product", json.dumps(body).encode()), 400, "invalid")
     body = {**world["product"].body, "name": "Te\u0000a"}
     assert_error(send("product", json.dumps(body).encode()), 400, "invalid")
+
+
+# --- GraphQL (/graphql) ------------------------------------------------------------------------
+
+MOVE = "mutation($i: TransferFundsInput!) { transferFunds(input: $i) { position } }"
+
+
+@pytest.fixture
+def send_graphql(
+    world: dict[str, Endpoint], container: Container, client_for: Any
+) -> Callable[..., Any]:
+    """POST raw bytes to /graphql as alice; assert no store moved."""
+    from django.contrib.auth import get_user_model
+
+    alice = client_for(get_user_model().objects.get(username="alice"))
+
+    def post(raw: bytes, content_type: str = "application/json") -> Any:
+        before = {c: app.max_position() for c, app in container.applications.items()}
+        response = alice.generic("POST", "/graphql", raw, content_type)
+        after = {c: app.max_position() for c, app in container.applications.items()}
+        assert after == before, "a refused request changed the stores"
+        return response
+
+    return post
+
+
+def document(query: str, **variables: Any) -> bytes:
+    return json.dumps({"query": query, "variables": variables}).encode()
+
+
+def graphql_codes(response: Any) -> list[str]:
+    return [error["extensions"]["code"] for error in response.json()["errors"]]
+
+
+GRAPHQL_RAW = {
+    "malformed": b'{"query": "{ me { username } }"',
+    "empty": b"",
+    "a list (a batch)": b'[{"query": "{ me { username } }"}]',
+    "null": b"null",
+    "deep nesting": b'{"query": "{ me { username } }", "variables": '
+    + b"[" * 100_000
+    + b"]" * 100_000
+    + b"}",
+    "huge": b'{"query": "{ me { username } }", "x": "' + b"9" * 600_000 + b'"}',
+    "NaN literal": b'{"query": "{ me { username } }", "variables": {"x": NaN}}',
+    "a key given twice": b'{"query": "{ me { username } }", "query": "{ alerts { totalCount } }"}',
+    "not utf-8": b'{"query": "{ me { username \xff\xfe } }"}',
+    "a query that is no string": b'{"query": {"me": "username"}}',
+}
+
+
+@pytest.mark.parametrize("raw", list(GRAPHQL_RAW))
+def test_graphql_bodies_that_do_not_parse_are_400_invalid(send_graphql: Any, raw: str) -> None:
+    response = send_graphql(GRAPHQL_RAW[raw])
+    assert response.status_code == 400, response.content[:300]
+    assert graphql_codes(response) == ["invalid"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_graphql_body_that_is_not_json_is_400(send_graphql: Any, content_type: str) -> None:
+    response = send_graphql(b"query={ me { username } }", content_type)
+    assert response.status_code == 400 and graphql_codes(response) == ["invalid"]
+
+
+HOSTILE_DOCUMENTS = {
+    "deeper than the limit": "{ me { " + "username { " * 9 + "}" * 9 + " } }",
+    "an alias bomb": "{ " + " ".join(f"a{i}: me {{ username }}" for i in range(21)) + " }",
+    "more tokens than the limit": "{ me { " + "username " * 2_000 + "} }",
+    "a page over the REST page size": "{ orders(limit: 501) { totalCount } }",
+    "an unknown field": "{ me { password } }",
+    "a syntax error": "{ me { username }",
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_DOCUMENTS))
+def test_hostile_documents_are_invalid_and_run_nothing(send_graphql: Any, name: str) -> None:
+    response = send_graphql(document(HOSTILE_DOCUMENTS[name]))
+    assert response.status_code == 200  # a GraphQL answer: the document was read, and refused
+    answer = response.json()
+    assert set(graphql_codes(response)) == {"invalid"}, answer
+    assert not any((answer.get("data") or {}).values()), answer  # no field was answered
+
+
+def test_the_limits_say_which_was_passed(send_graphql: Any) -> None:
+    messages = {
+        name: " ".join(e["message"] for e in send_graphql(document(query)).json()["errors"])
+        for name, query in HOSTILE_DOCUMENTS.items()
+        if name in ("deeper than the limit", "an alias bomb", "more tokens than the limit")
+    }
+    assert "depth" in messages["deeper than the limit"]
+    assert "aliases" in messages["an alias bomb"]
+    assert "tokens" in messages["more tokens than the limit"]
+
+
+BAD_MOVES: list[Any] = [
+    {"amount": 5},  # a number, where the schema says String
+    {"amount": "NaN"},
+    {"amount": "1E+999997"},
+    {"amount": "\uff11.00"},
+    {"toAccount": "'; DROP TABLE ledger_events; --"},
+    {"isStaff": True},
+    {"reference": "x" * 141},
+    {"reference": "Te\u0000a"},
+]
+
+
+@pytest.mark.parametrize("change", BAD_MOVES, ids=repr)
+def test_bad_mutation_inputs_are_invalid_and_move_nothing(
+    send_graphql: Any, world: dict[str, Endpoint], change: dict[str, Any]
+) -> None:
+    body = world["transfer"].body
+    move = {"fromAccount": body["from_account"], "toAccount": body["to_account"], "amount": "1"}
+    response = send_graphql(document(MOVE, i={**move, **change}))
+    assert graphql_codes(response) == ["invalid"], response.json()
+
+
+def test_introspection_is_answered(send_graphql: Any) -> None:
+    """The schema is public (``schema.graphql``), and GraphiQL reads it this way."""
+    response = send_graphql(document("{ __schema { queryType { name } } }"))
+    assert response.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}

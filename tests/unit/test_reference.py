@@ -37,11 +37,13 @@ import ledger.saga
 import orders.domain
 import orders.saga
 from api.exception_handlers import DRF_CODES, STATUS_BY_DOMAIN_CODE
+from api.graphql import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, GraphQLView
 from api.idempotency import KEY_PATTERN
 from api.pagination import MAX_PAGE_SIZE
 from api.serializers import SKU_PATTERN
 from compliance.rules import RULE_NAMES, RuleSettings
 from compliance.screening import TransferScreening
+from config.graphql import schema as graphql_schema
 from kernel.errors import DomainError
 from kernel.events import _BASE_FIELDS, EventCatalogue
 from kernel.money import format_cents
@@ -334,6 +336,8 @@ def methods(view: Any) -> list[str]:
     view_class = getattr(view, "view_class", None)
     if view_class is None:
         return ["GET"]
+    if issubclass(view_class, GraphQLView):  # strawberry's dispatch takes these two itself
+        return ["GET", "POST"]
     allowed = getattr(view, "view_initkwargs", {}).get("http_method_names")
     allowed = allowed or view_class.http_method_names
     candidates = HTTP_METHODS if issubclass(view_class, APIView) else ("get", "post")
@@ -455,6 +459,9 @@ def test_the_limits_and_the_amount_grammar_are_the_code_s() -> None:
     assert f"`{SKU_PATTERN}`" in row_for("SKU", limits)[1]
     assert f"1 to {MAX_ORDER_LINES} lines" in row_for("an order", limits)[1]
     assert f"`{DEMO_PASSWORD}`" in TEXT
+    document = row_for("a GraphQL document", limits)[1]
+    for limit in (MAX_DEPTH, MAX_TOKENS, MAX_ALIASES):
+        assert f"`{limit}`" in document, limit
 
 
 def test_the_compliance_rules_and_their_defaults_are_the_code_s() -> None:
@@ -479,6 +486,20 @@ def test_the_compliance_rules_and_their_defaults_are_the_code_s() -> None:
         condition = row_for(rule, table)[1]
         for phrase in phrases:
             assert phrase in condition, f"{rule}: {phrase}"
+
+
+def test_every_graphql_root_field_and_its_arguments_are_on_the_page() -> None:
+    table = section("### GraphQL at `/graphql`")
+    named = 0
+    names = graphql_schema.config.name_converter
+    for root in (graphql_schema.query, graphql_schema.mutation):
+        for field in root.__strawberry_definition__.fields:  # type: ignore[union-attr]
+            arguments = row_for(names.get_graphql_name(field), table)[2]
+            for argument in field.arguments:
+                shown = names.get_graphql_name(argument)
+                assert re.search(rf"\b{shown}\b", arguments), f"{field.name}({shown})"
+            named += 1
+    assert named == len(list(table_rows(table))) > 10
 
 
 # --- Errors ----------------------------------------------------------------------------------
