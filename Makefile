@@ -23,7 +23,7 @@ PYTEST_ARGS ?=
 PLAIN_TESTS := tests/integration/test_event_stores.py tests/integration/test_transfer_recovery.py \
 	tests/integration/test_order_recovery.py tests/integration/test_transfer_concurrency.py \
 	tests/integration/test_order_concurrency.py tests/integration/test_money_conservation.py \
-	tests/integration/test_relay.py tests/integration/test_subscriber.py \
+	tests/integration/test_relay.py tests/integration/test_news.py tests/integration/test_subscriber.py \
 	tests/integration/test_projectors.py tests/integration/test_rebuild.py
 
 .PHONY: help install run test test-unit test-integration test-e2e lint bench clean

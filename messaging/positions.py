@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
+from django.utils import timezone
 
 from messaging.models import RelayPosition
 
@@ -23,4 +24,9 @@ def _load_relay_position(source: str) -> int:
 
 
 def _save_relay_position(source: str, position: int) -> None:
-    RelayPosition.objects.update_or_create(source=source, defaults={"position": position})
+    # One statement for every save but a source's first (one relay per source: no race).
+    saved = RelayPosition.objects.filter(source=source).update(
+        position=position, updated_at=timezone.now()
+    )
+    if not saved:
+        RelayPosition.objects.create(source=source, position=position)

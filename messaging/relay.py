@@ -4,8 +4,10 @@ The event store *is* the outbox: nothing is written twice and no publish happens
 business transaction. For each source (a context's notification log) the relay reads after its
 stored position, publishes a window of events concurrently — each with
 ``Nats-Msg-Id = <source>:<notification id>`` so JetStream drops what it already holds — and
-stores the new position only after every publish in the window was acknowledged. Killed at any
-moment, it re-sends at most one window, which JetStream deduplicates.
+records the new position once every publish in the window was acknowledged. It records in the
+background, one save at a time, and goes on publishing meanwhile: the stored position trails
+what is published by a save at most. Killed at any moment, it re-sends what it published after
+the last save, which JetStream deduplicates.
 
 Order: one connection carries a window's publishes in order and the server stores them in the
 order they arrive, so a window lands as a prefix of what was sent; a failed window is re-sent
@@ -15,10 +17,11 @@ from its start. The relay checks the acknowledged sequences rise with the notifi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +32,7 @@ from nats.js.api import PubAck
 from kernel.application import EventSourcedApplication
 from kernel.events import envelope
 from messaging.lifecycle import sleep_unless
+from messaging.news import news_of
 from messaging.stream import StreamSettings
 
 logger = logging.getLogger(__name__)
@@ -88,6 +92,7 @@ class Relay:
         page: int = 2048,
         publish_timeout: float = 5.0,
         idle_wait: float = 0.02,
+        quiet_wait: float = 1.0,
         max_backoff: float = 5.0,
     ) -> None:
         self.app = app
@@ -98,45 +103,54 @@ class Relay:
         self.window = window
         self.page = page
         self.publish_timeout = publish_timeout
-        self.idle_wait = idle_wait
+        self.idle_wait = idle_wait  # between reads of a store that sends no news (SQLite)
+        self.quiet_wait = quiet_wait  # the longest wait for news before reading anyway
         self.max_backoff = max_backoff
         self.stats = RelayStats()
+        self._acknowledged = 0  # the position every publish up to has been acknowledged
+        self._recording: asyncio.Future[None] | None = None  # the save under way, if any
 
     async def run(
         self, stop: asyncio.Event, lock_held: Callable[[], Awaitable[bool]] | None = None
     ) -> None:
-        """Relay until ``stop`` is set: poll briefly when idle, never wait when behind."""
+        """Relay until ``stop`` is set: when idle, wait for news of the store; when behind,
+        never wait."""
         position = await self.positions.load(self.source)
-        backoff = 0.1
-        while not stop.is_set():
-            if lock_held is not None and not await lock_held():
-                logger.warning("relay %s: lost its lock; stopping", self.source)
-                return
-            try:
-                notifications = await self._read_after(position)
-            except Exception as exc:  # the store is down: wait, then read the same page again
-                logger.warning(
-                    "relay %s: cannot read the event store (%s); retrying", self.source, exc
-                )
-                await sleep_unless(stop, backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-                continue
+        async with (
+            news_of(self.app, poll_interval=self.idle_wait, at_most=self.quiet_wait) as news,
+            self._saving(),
+        ):
             backoff = 0.1
-            if not notifications:
-                await sleep_unless(stop, self.idle_wait)
-                continue
-            position = await self.publish_page(notifications, stop)
+            while not stop.is_set():
+                try:
+                    notifications = await self._read_after(position)
+                except Exception as exc:  # the store is down: wait, then read the page again
+                    logger.warning(
+                        "relay %s: cannot read the event store (%s); retrying", self.source, exc
+                    )
+                    await sleep_unless(stop, backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
+                    continue
+                backoff = 0.1
+                if not notifications:
+                    await news.wait(stop)
+                    continue
+                if lock_held is not None and not await lock_held():
+                    logger.warning("relay %s: lost its lock; stopping", self.source)
+                    return
+                position = await self.publish_page(notifications, stop)
 
     async def catch_up(self, stop: asyncio.Event | None = None) -> int:
         """Publish everything stored now, then return the position reached (``--once``)."""
         stop = stop or asyncio.Event()
         position = await self.positions.load(self.source)
         target = await asyncio.to_thread(self.app.max_position)
-        while position < target and not stop.is_set():
-            notifications = await self._read_after(position)
-            if not notifications:
-                break
-            position = await self.publish_page(notifications, stop)
+        async with self._saving():
+            while position < target and not stop.is_set():
+                notifications = await self._read_after(position)
+                if not notifications:
+                    break
+                position = await self.publish_page(notifications, stop)
         return position
 
     async def _read_after(self, position: int) -> Sequence[Notification]:
@@ -150,8 +164,34 @@ class Relay:
             ]
             await self.publish_window(window, stop)
             position = window[-1].position
-            await self.positions.save(self.source, position)
+            self._record(position)
         return position
+
+    def _record(self, position: int) -> None:
+        """Note that everything up to ``position`` is acknowledged, and have it saved in the
+        background: one save at a time, each of the latest position, so the relay never waits
+        for its own bookkeeping. A save that failed is raised here, at the next window."""
+        self._acknowledged = position
+        if self._recording is None or self._recording.done():
+            if self._recording is not None:
+                self._recording.result()
+            self._recording = asyncio.ensure_future(self._save_latest())
+
+    async def _save_latest(self) -> None:
+        saved = -1
+        while saved < self._acknowledged:
+            saved = self._acknowledged
+            await self.positions.save(self.source, saved)
+
+    @contextlib.asynccontextmanager
+    async def _saving(self) -> AsyncIterator[None]:
+        """Publish within it; leaving it, however, waits for the last position to be saved."""
+        try:
+            yield
+        finally:
+            if self._recording is not None:
+                recording, self._recording = self._recording, None
+                await recording
 
     async def publish_window(self, window: Sequence[OutboundMessage], stop: asyncio.Event) -> None:
         """Publish until every message in the window is acknowledged (or the relay is stopped)."""
