@@ -1,26 +1,34 @@
-"""The ledger's use cases: open and move accounts, run transfers, and recover interrupted ones."""
+"""The ledger's use cases: open and move accounts, run transfers, place and settle holds, and
+recover what a crash interrupted."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.persistence import RecordConflictError
+from eventsourcing.utils import get_topic
 
 from kernel.application import EventSourcedApplication
 from ledger.contract import LEDGER_EVENTS
 from ledger.domain import (
+    CASH_OWNER,
     Account,
     AccountNotFound,
+    CashKind,
+    CashMovement,
+    EntryKind,
+    HoldNotFound,
     InvalidBatch,
     InvalidState,
     SameAccount,
     TransferNotFound,
 )
+from ledger.holds import Hold, HoldStatus
 from ledger.saga import Transfer, TransferBatch, TransferFunds
 from sagas.engine import AfterCommit, SagaRunner, deadline_from_now, unfinished_saga_ids
 
@@ -28,6 +36,13 @@ from sagas.engine import AfterCommit, SagaRunner, deadline_from_now, unfinished_
 # (Django's allow no colon), so no customer can ever see or move it.
 MERCHANT_OWNER = "system:merchant"
 _MERCHANT_NAMESPACE = uuid5(NAMESPACE_URL, "https://eventbank.example/merchant-accounts")
+_CASH_NAMESPACE = uuid5(NAMESPACE_URL, "https://eventbank.example/cash-accounts")
+_CASH_MOVEMENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://eventbank.example/cash-movements")
+
+
+def _cash_movement_id(kind: CashKind, account_id: UUID, reference: str) -> UUID:
+    """A deposit's or withdrawal's id: its reference's, for the account it moves."""
+    return uuid5(_CASH_MOVEMENT_NAMESPACE, f"{kind}:{account_id}:{reference}")
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,7 @@ class LedgerApplication(EventSourcedApplication):
     catalogue = LEDGER_EVENTS
     snapshotting_intervals = {Account: 100}  # a first read of an account folds < 100 events
     transfer_deadline_seconds = 60.0
+    hold_expiry_seconds = 7 * 24 * 60 * 60  # a hold nobody captures or voids ends in a week
 
     # --- Accounts ----------------------------------------------------------------------------
 
@@ -64,9 +80,17 @@ class LedgerApplication(EventSourcedApplication):
 
     def merchant_account(self, currency: str) -> Account:
         """The system's own merchant account in ``currency``, opened on first use."""
-        account_id = uuid5(_MERCHANT_NAMESPACE, currency)
+        return self._system_account(MERCHANT_OWNER, _MERCHANT_NAMESPACE, currency)
+
+    def cash_account(self, currency: str) -> Account:
+        """The system's cash account in ``currency``, opened on first use: the other leg of
+        every deposit and withdrawal (``ledger.domain``)."""
+        return self._system_account(CASH_OWNER, _CASH_NAMESPACE, currency)
+
+    def _system_account(self, owner: str, namespace: UUID, currency: str) -> Account:
+        account_id = uuid5(namespace, currency)
         return self.find(account_id, Account) or self.open_account(
-            MERCHANT_OWNER, currency, account_id=account_id
+            owner, currency, account_id=account_id
         )
 
     def get_account(self, account_id: UUID) -> Account:
@@ -99,10 +123,47 @@ class LedgerApplication(EventSourcedApplication):
         return read
 
     def deposit(self, account_id: UUID, amount: int, reference: str) -> Account:
-        return self._change(account_id, lambda a: a.deposit(amount, reference))
+        """Cash in: the account credited, the cash account debited. Once per reference."""
+        return self._move_cash(CashKind.DEPOSIT, account_id, amount, reference)
 
     def withdraw(self, account_id: UUID, amount: int, reference: str) -> Account:
-        return self._change(account_id, lambda a: a.withdraw(amount, reference))
+        """Cash out: the account debited, the cash account credited. Once per reference."""
+        return self._move_cash(CashKind.WITHDRAWAL, account_id, amount, reference)
+
+    def find_cash_movement(
+        self, kind: CashKind, account_id: UUID, reference: str
+    ) -> CashMovement | None:
+        """The deposit or withdrawal made with this reference, if there is one."""
+        return self.find(_cash_movement_id(kind, account_id, reference), CashMovement)
+
+    def _move_cash(self, kind: CashKind, account_id: UUID, amount: int, reference: str) -> Account:
+        movement_id = _cash_movement_id(kind, account_id, reference)
+
+        def attempt() -> Account:
+            if self.find(movement_id, CashMovement) is not None:
+                return self.get_account(account_id)  # moved before: a retried request
+            account = self.get_account(account_id)
+            if account.is_system:
+                raise InvalidState(f"Account {account_id} is the system's own.")
+            cash = self.cash_account(account.currency)
+            if kind == CashKind.DEPOSIT:
+                account.deposit(amount, reference, cash.id)
+                cash.debit(amount, EntryKind.DEPOSIT, reference, account.id)
+            else:
+                account.withdraw(amount, reference, cash.id)
+                cash.credit(amount, EntryKind.WITHDRAWAL, reference, account.id)
+            movement = CashMovement(
+                id=movement_id,
+                kind=kind.value,
+                account=account_id,
+                amount=amount,
+                currency=account.currency,
+                reference=reference,
+            )
+            self.save(account, cash, movement)
+            return account
+
+        return self.retrying(attempt)
 
     def freeze_account(self, account_id: UUID, reason: str) -> Account:
         return self._change(account_id, lambda a: a.freeze(reason))
@@ -185,11 +246,9 @@ class LedgerApplication(EventSourcedApplication):
     ) -> Transfer:
         """A transfer not started yet, after the checks that need no saga: the same account
         twice, a bad amount, an account that does not exist."""
-        if instruction.from_account == instruction.to_account:
-            raise SameAccount("A transfer needs two different accounts.")
-        Account.check_amount(instruction.amount)
-        currency = self.currency_of(instruction.from_account)
-        self.currency_of(instruction.to_account)  # it exists
+        currency = self._check_movement(
+            instruction.from_account, instruction.to_account, instruction.amount
+        )
         return Transfer(
             id=transfer_id,
             from_account=instruction.from_account,
@@ -200,6 +259,18 @@ class LedgerApplication(EventSourcedApplication):
             deadline=deadline_from_now(self.transfer_deadline_seconds),
             batch_id=batch_id,
         )
+
+    def _check_movement(self, from_account: UUID, to_account: UUID, amount: int) -> str:
+        """What is refused before a transfer or a hold starts: the same account twice, a bad
+        amount, an account that does not exist, the cash account (it moves only by deposits
+        and withdrawals). Returns the currency, the source's."""
+        if from_account == to_account:
+            raise SameAccount("Money moves between two different accounts.")
+        Account.check_amount(amount)
+        for account_id in (from_account, to_account):
+            if self.owner_of(account_id) == CASH_OWNER:
+                raise InvalidState(f"Account {account_id} moves only by deposits and withdrawals.")
+        return self.currency_of(from_account)
 
     def get_transfer_batch(self, batch_id: UUID) -> tuple[TransferBatch, list[Transfer]]:
         """A batch and its transfers, in the order they were submitted."""
@@ -264,3 +335,114 @@ class LedgerApplication(EventSourcedApplication):
         batch = self.find(batch_id, TransferBatch)
         assert batch is not None, f"transfer batch {batch_id} is missing"  # they commit together
         return self.transfer_runner().run_batch(batch.transfer_ids, linked=batch.linked)
+
+    # --- Holds -------------------------------------------------------------------------------
+
+    def place_hold(
+        self,
+        from_account: UUID,
+        to_account: UUID,
+        amount: int,
+        *,
+        expires_in: float | None = None,
+        reference: str = "",
+        hold_id: UUID | None = None,
+        now: datetime | None = None,
+    ) -> Hold:
+        """Reserve ``amount`` on one account for another, until captured, voided or expired
+        (``expires_in`` seconds; a week when None). Refused as a debit and a credit would be;
+        nothing is stored then. A ``hold_id`` that exists answers that hold (a retried request)."""
+        currency = self._check_movement(from_account, to_account, amount)
+        hold_id = hold_id or uuid4()
+        seconds = self.hold_expiry_seconds if expires_in is None else expires_in
+        expires_at = (now or datetime.now(UTC)) + timedelta(seconds=seconds)
+
+        def attempt() -> Hold:
+            existing = self.find(hold_id, Hold)
+            if existing is not None:
+                return existing
+            source, destination = self.get_account(from_account), self.get_account(to_account)
+            source.hold_debit(hold_id, amount, to_account)
+            destination.hold_credit(hold_id, amount, currency, from_account)
+            hold = Hold(
+                id=hold_id,
+                from_account=from_account,
+                to_account=to_account,
+                amount=amount,
+                currency=currency,
+                reference=reference,
+                expires_at=expires_at,
+            )
+            self.save(hold, source, destination)
+            return hold
+
+        return self.retrying(attempt)
+
+    def capture_hold(
+        self, hold_id: UUID, amount: int | None = None, *, now: datetime | None = None
+    ) -> Hold:
+        """Post ``amount`` of a hold (all of it when None) and release the rest. A captured hold
+        answers as it was captured; a voided or expired one is ``invalid_state``."""
+        return self._move_hold(hold_id, lambda hold, at: hold.capture(amount, at), now)
+
+    def void_hold(self, hold_id: UUID, *, now: datetime | None = None) -> Hold:
+        """Release a hold. A voided hold answers as it was voided; a captured or expired one is
+        ``invalid_state``."""
+        return self._move_hold(hold_id, lambda hold, at: hold.void(at), now)
+
+    def expire_holds(self, *, now: datetime | None = None) -> list[Hold]:
+        """Expire every pending hold past its expiry (the recovery loop calls this)."""
+        at = now or datetime.now(UTC)
+        expired = []
+        for hold_id in self.pending_hold_ids():
+            hold = self._move_hold(hold_id, lambda hold, at: hold.expire(at), at)
+            if hold.status == HoldStatus.EXPIRED:
+                expired.append(hold)
+        return expired
+
+    def _move_hold(
+        self, hold_id: UUID, move: Callable[[Hold, datetime], bool], now: datetime | None
+    ) -> Hold:
+        """Make a move of a hold, and settle both accounts as it says, in one transaction. A
+        hold found past its expiry is expired (and saved) before the move is refused."""
+
+        def attempt() -> Hold:
+            at = now or datetime.now(UTC)
+            hold = self.get_hold(hold_id)
+            if hold.expire(at):
+                self._settle(hold)  # committed, whatever the move says next
+            if move(hold, at):
+                self._settle(hold)
+            return hold
+
+        return self.retrying(attempt)
+
+    def _settle(self, hold: Hold) -> None:
+        source, destination = self.get_account(hold.from_account), self.get_account(hold.to_account)
+        source.settle_debit_hold(hold.id, hold.amount, hold.captured, hold.to_account)
+        destination.settle_credit_hold(hold.id, hold.amount, hold.captured, hold.from_account)
+        self.save(hold, source, destination)
+
+    def get_hold(self, hold_id: UUID) -> Hold:
+        hold = self.find(hold_id, Hold)
+        if hold is None:
+            raise HoldNotFound(f"Hold {hold_id} not found.")
+        return hold
+
+    def pending_hold_ids(self) -> list[UUID]:
+        """Holds placed and not yet resolved, oldest first: a topic-filtered scan of the log,
+        as ``sagas.engine.unfinished_saga_ids`` finds unfinished sagas."""
+        placed = get_topic(Hold.Placed)
+        topics = [placed, *sorted(get_topic(c) for c in (Hold.Captured, Hold.Voided, Hold.Expired))]
+        pending: dict[UUID, None] = {}
+        position, page = 0, 1000
+        while notifications := self.notifications_after(position, page, topics=topics):
+            for n in notifications:
+                hold_id = n.originator_id
+                assert isinstance(hold_id, UUID)
+                if n.topic == placed:
+                    pending[hold_id] = None
+                else:
+                    pending.pop(hold_id, None)
+            position = notifications[-1].id
+        return list(pending)

@@ -1,8 +1,19 @@
-"""The ledger's aggregate: an account whose balance moves only by recorded, referenced entries.
+"""The ledger's aggregates: accounts, and the record of each cash movement into or out of one.
 
-Amounts are integers of minor units (cents). Every movement names a reference (a deposit's
-operation id, a transfer's id); an account remembers which it has applied, so the same
-movement offered twice — a retried request, a resumed saga — changes nothing the second time.
+Amounts are integers of minor units (cents). Money is kept in double entry: every movement has
+two legs, a debit of one account and a credit of another, saved in one transaction, so for each
+currency the balances of all accounts, the system's own included, sum to zero. Cash comes in
+from, and goes out to, the system's cash account of its currency (``CASH_OWNER``), the one
+account that may go below zero: its balance is the money customers hold at the bank.
+
+An account's money is *posted* (``balance``) or *held*: a hold (``ledger.holds``) reserves an
+amount on one account for another until it is captured, voided or expires. What an account can
+spend is ``available``: posted minus held.
+
+Each movement is applied once by the record that makes it, saved with its legs: a transfer's
+saga records each step with the step's effect, a ``CashMovement`` is created with its legs
+(a second one with its id is a conflict), a hold records each move with its effect. An account
+itself remembers no references, so what it holds stays the same size however long it lives.
 """
 
 from __future__ import annotations
@@ -26,6 +37,10 @@ class AccountNotFound(LedgerError):
 
 
 class TransferNotFound(LedgerError):
+    code = "not_found"
+
+
+class HoldNotFound(LedgerError):
     code = "not_found"
 
 
@@ -61,6 +76,12 @@ class InvalidState(LedgerError):
     code = "invalid_state"
 
 
+# The owners of the system's own accounts: no customer can hold such a name (Django's usernames
+# allow no colon), so no customer can see or move them.
+SYSTEM_PREFIX = "system:"
+CASH_OWNER = "system:cash"  # deposits come from it and withdrawals go to it: one per currency
+
+
 class AccountStatus(StrEnum):
     OPEN = "open"
     FROZEN = "frozen"
@@ -74,57 +95,109 @@ class EntryKind(StrEnum):
     WITHDRAWAL = "withdrawal"
     TRANSFER = "transfer"
     REFUND = "refund"  # a transfer's debit given back (the saga's compensation)
+    HOLD = "hold"  # a captured hold, posted
 
 
 class Account(Aggregate):
+    # Version 2 (holds, double entry) keeps what is held, and no longer every reference it has
+    # applied. Snapshots taken by version 1 are read by ``upcast_v1_v2``; its events are the same.
+    class_version = 2
+
     @event("Opened")
     def __init__(self, id: UUID, owner: str, currency: str) -> None:
         self.owner = owner
         self.currency = currency
-        self.balance = 0
+        self.balance = 0  # posted
+        self.held = 0  # pending debits: holds on this account not yet captured or released
+        self.incoming = 0  # pending credits: holds for this account
         self.status = AccountStatus.OPEN
-        self.applied: dict[str, int] = {}  # "<direction>:<reference>" -> amount
 
-    # --- Commands ------------------------------------------------------------------------
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, object]) -> None:
+        """A snapshot taken before holds: nothing was held, and the references the account had
+        applied (``applied``) are not kept: each movement is applied once by its own record."""
+        state.pop("applied", None)
+        state["held"] = 0
+        state["incoming"] = 0
 
-    def deposit(self, amount: int, reference: str) -> None:
-        self.check_amount(amount)
-        if self.has_applied("credit", reference):
-            return
-        self.check_can_receive()
-        self._credit(amount, EntryKind.DEPOSIT, reference, None)
+    @property
+    def available(self) -> int:
+        """What the account can spend or hold: posted, less what holds reserve."""
+        return self.balance - self.held
 
-    def withdraw(self, amount: int, reference: str) -> None:
-        self.check_amount(amount)
-        if self.has_applied("debit", reference):
-            return
-        self.check_can_pay(amount)
-        self._debit(amount, EntryKind.WITHDRAWAL, reference, None)
+    @property
+    def is_system(self) -> bool:
+        return self.owner.startswith(SYSTEM_PREFIX)
+
+    # --- Commands: posted movements ------------------------------------------------------
+
+    def deposit(self, amount: int, reference: str, cash: UUID) -> None:
+        """Cash in, from the cash account ``cash`` (whose leg is its ``debit``)."""
+        self.credit(amount, EntryKind.DEPOSIT, reference, cash)
+
+    def withdraw(self, amount: int, reference: str, cash: UUID) -> None:
+        """Cash out, to the cash account ``cash`` (whose leg is its ``credit``)."""
+        self.debit(amount, EntryKind.WITHDRAWAL, reference, cash)
 
     def debit_for_transfer(self, transfer_id: UUID, amount: int, counterparty: UUID) -> None:
-        self.check_amount(amount)
-        if self.has_applied("debit", str(transfer_id)):
-            return
-        self.check_can_pay(amount)
-        self._debit(amount, EntryKind.TRANSFER, str(transfer_id), counterparty)
+        self.debit(amount, EntryKind.TRANSFER, str(transfer_id), counterparty)
 
     def credit_for_transfer(
         self, transfer_id: UUID, amount: int, currency: str, counterparty: UUID
     ) -> None:
-        self.check_amount(amount)
-        if self.has_applied("credit", str(transfer_id)):
-            return
-        self.check_can_receive()
-        if currency != self.currency:
-            raise CurrencyMismatch(f"Account {self.id} holds {self.currency}, not {currency}.")
-        self._credit(amount, EntryKind.TRANSFER, str(transfer_id), counterparty)
+        self.check_currency(currency)
+        self.credit(amount, EntryKind.TRANSFER, str(transfer_id), counterparty)
 
-    def refund_transfer(self, transfer_id: UUID, counterparty: UUID) -> None:
+    def refund_transfer(self, transfer_id: UUID, amount: int, counterparty: UUID) -> None:
         """Give back a transfer's debit. A compensation: it never says no, whatever the status."""
-        debited = self.applied.get(f"debit:{transfer_id}")
-        if debited is None or self.has_applied("refund", str(transfer_id)):
-            return
-        self._credit(debited, EntryKind.REFUND, str(transfer_id), counterparty)
+        self.check_amount(amount)
+        self._credit(amount, EntryKind.REFUND, str(transfer_id), counterparty)
+
+    def debit(self, amount: int, kind: EntryKind, reference: str, counterparty: UUID) -> None:
+        self.check_amount(amount)
+        self.check_can_pay(amount)
+        self._debit(amount, kind, reference, counterparty)
+
+    def credit(self, amount: int, kind: EntryKind, reference: str, counterparty: UUID) -> None:
+        self.check_amount(amount)
+        self.check_can_receive()
+        self._credit(amount, kind, reference, counterparty)
+
+    # --- Commands: holds ---------------------------------------------------------------------
+
+    def hold_debit(self, hold_id: UUID, amount: int, counterparty: UUID) -> None:
+        """Reserve ``amount`` for a hold: refused as a debit would be, against what is available."""
+        self.check_amount(amount)
+        self.check_can_pay(amount)
+        self._debit_held(amount, hold_id, counterparty, self.held + amount, self.balance)
+
+    def hold_credit(self, hold_id: UUID, amount: int, currency: str, counterparty: UUID) -> None:
+        """Expect ``amount`` from a hold: refused as a credit would be."""
+        self.check_amount(amount)
+        self.check_currency(currency)
+        self.check_can_receive()
+        self._credit_held(amount, hold_id, counterparty, self.incoming + amount, self.balance)
+
+    def settle_debit_hold(
+        self, hold_id: UUID, held: int, captured: int, counterparty: UUID
+    ) -> None:
+        """Release what a hold reserved here, and post the part of it that was captured (none
+        when it was voided or expired). It settles what was promised: never refused."""
+        self._hold_released(held, hold_id, "debit", self.held - held, self.incoming, self.balance)
+        if captured:
+            self._debit(captured, EntryKind.HOLD, str(hold_id), counterparty)
+
+    def settle_credit_hold(
+        self, hold_id: UUID, expected: int, captured: int, counterparty: UUID
+    ) -> None:
+        """Release what a hold promised here, and post the part of it that was captured."""
+        self._hold_released(
+            expected, hold_id, "credit", self.held, self.incoming - expected, self.balance
+        )
+        if captured:
+            self._credit(captured, EntryKind.HOLD, str(hold_id), counterparty)
+
+    # --- Commands: status --------------------------------------------------------------------
 
     def freeze(self, reason: str) -> None:
         if self.status == AccountStatus.CLOSED:
@@ -140,7 +213,7 @@ class Account(Aggregate):
     def close(self) -> None:
         if self.status == AccountStatus.CLOSED:
             return
-        if self.balance != 0:
+        if self.balance != 0 or self.held or self.incoming:
             raise InvalidState(f"Account {self.id} still holds money; empty it first.")
         self._closed()
 
@@ -151,6 +224,10 @@ class Account(Aggregate):
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             raise InvalidAmount("An amount must be a positive whole number of cents.")
 
+    def check_currency(self, currency: str) -> None:
+        if currency != self.currency:
+            raise CurrencyMismatch(f"Account {self.id} holds {self.currency}, not {currency}.")
+
     def check_can_receive(self) -> None:
         if self.status == AccountStatus.CLOSED:
             raise AccountClosed(f"Account {self.id} is closed.")
@@ -159,11 +236,8 @@ class Account(Aggregate):
 
     def check_can_pay(self, amount: int) -> None:
         self.check_can_receive()
-        if amount > self.balance:
+        if amount > self.available and self.owner != CASH_OWNER:
             raise InsufficientFunds(f"Account {self.id} cannot pay this amount.")
-
-    def has_applied(self, direction: str, reference: str) -> bool:
-        return f"{direction}:{reference}" in self.applied
 
     # --- Events ----------------------------------------------------------------------------
 
@@ -177,20 +251,40 @@ class Account(Aggregate):
     ) -> None:
         self._debited(amount, kind.value, reference, counterparty, self.balance - amount)
 
+    # ``counterparty`` is the other leg's account; ``None`` only on deposits and withdrawals
+    # stored before double entry, which had no other leg.
     @event("Credited")
     def _credited(
         self, amount: int, kind: str, reference: str, counterparty: UUID | None, balance: int
     ) -> None:
-        direction = "refund" if kind == EntryKind.REFUND.value else "credit"
-        self.applied[f"{direction}:{reference}"] = amount
         self.balance = balance
 
     @event("Debited")
     def _debited(
         self, amount: int, kind: str, reference: str, counterparty: UUID | None, balance: int
     ) -> None:
-        self.applied[f"debit:{reference}"] = amount
         self.balance = balance
+
+    # The held events carry the posted ``balance`` too (unchanged by them), so that a reader of
+    # any one event of an account knows its balance and what is held.
+    @event("DebitHeld")
+    def _debit_held(
+        self, amount: int, hold_id: UUID, counterparty: UUID, held: int, balance: int
+    ) -> None:
+        self.held = held
+
+    @event("CreditHeld")
+    def _credit_held(
+        self, amount: int, hold_id: UUID, counterparty: UUID, incoming: int, balance: int
+    ) -> None:
+        self.incoming = incoming
+
+    @event("HoldReleased")
+    def _hold_released(
+        self, amount: int, hold_id: UUID, direction: str, held: int, incoming: int, balance: int
+    ) -> None:
+        self.held = held
+        self.incoming = incoming
 
     @event("Frozen")
     def _frozen(self, reason: str) -> None:
@@ -203,3 +297,25 @@ class Account(Aggregate):
     @event("Closed")
     def _closed(self) -> None:
         self.status = AccountStatus.CLOSED
+
+
+class CashKind(StrEnum):
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+
+
+class CashMovement(Aggregate):
+    """A deposit or a withdrawal, recorded once: created in the transaction that posts its two
+    legs (the customer's account and the cash account), with an id that follows from its
+    reference, so the same movement offered again (a retried request) conflicts with it and
+    moves nothing."""
+
+    @event("Recorded")
+    def __init__(
+        self, id: UUID, kind: str, account: UUID, amount: int, currency: str, reference: str
+    ) -> None:
+        self.kind = kind
+        self.account = account
+        self.amount = amount
+        self.currency = currency
+        self.reference = reference

@@ -98,7 +98,7 @@ def debit_source(ledger: LedgerApplication, transfer: Transfer) -> Effects:
 
 def refund_source(ledger: LedgerApplication, transfer: Transfer) -> Effects:
     source = ledger.get_account(transfer.from_account)
-    source.refund_transfer(transfer.id, transfer.to_account)
+    source.refund_transfer(transfer.id, transfer.amount, transfer.to_account)
     return [source]
 
 

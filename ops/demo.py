@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from api.users import create_customer
 from config.container import Container
 from kernel.money import format_cents
-from ledger.domain import Account
+from ledger.domain import Account, CashKind
 from ledger.saga import Transfer
 from orders.domain import Order, OrderStatus, Product, product_id
 from sagas.engine import SagaStatus
@@ -94,11 +94,8 @@ def demo_steps(container: Container) -> list[Step]:
     users = get_user_model().objects
 
     def deposited(account_id: UUID, reference: str) -> Callable[[], bool]:
-        def check() -> bool:
-            account = ledger.find(account_id, Account)
-            return account is not None and account.has_applied("credit", reference)
-
-        return check
+        kind = CashKind.DEPOSIT
+        return lambda: ledger.find_cash_movement(kind, account_id, reference) is not None
 
     def transferred(name: str, source: UUID, target: UUID, cents: int, reference: str) -> Step:
         transfer_id = demo_id(f"transfer:{name}")

@@ -15,7 +15,9 @@ class AccountSummary(models.Model):
     id = models.UUIDField(primary_key=True)
     owner = models.CharField(max_length=150, db_index=True)
     currency = models.CharField(max_length=3)
-    balance = models.BigIntegerField(help_text="cents")
+    balance = models.BigIntegerField(help_text="cents, posted")
+    held = models.BigIntegerField(default=0, help_text="cents held on it by pending holds")
+    incoming = models.BigIntegerField(default=0, help_text="cents pending holds will bring it")
     status = models.CharField(max_length=16, db_index=True)
     version = models.PositiveIntegerField(help_text="the account's version this row reflects")
     opened_at = models.DateTimeField()
@@ -29,16 +31,27 @@ class AccountSummary(models.Model):
     def __str__(self) -> str:
         return f"{self.owner} {self.id}"
 
+    @property
+    def available(self) -> int:
+        return self.balance - self.held
+
 
 class LedgerEntry(models.Model):
-    """The ``transactions`` projection: one row per ledger entry (a credit or a debit)."""
+    """The ``transactions`` projection: one row per ledger entry — a credit or a debit, posted;
+    or money a hold set aside (pending), and set free again when the hold ended (released)."""
+
+    class Phase(models.TextChoices):
+        POSTED = "posted"
+        PENDING = "pending"
+        RELEASED = "released"
 
     account_id = models.UUIDField()
     version = models.PositiveIntegerField(help_text="the account's version this entry made")
     direction = models.CharField(max_length=6, choices=[("credit", "credit"), ("debit", "debit")])
-    kind = models.CharField(max_length=16, db_index=True)  # deposit, withdrawal, transfer, refund
+    kind = models.CharField(max_length=16, db_index=True)  # deposit, withdrawal, transfer, ...
+    phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.POSTED)
     amount = models.BigIntegerField(help_text="cents, positive")
-    balance_after = models.BigIntegerField(help_text="cents")
+    balance_after = models.BigIntegerField(help_text="cents, posted")
     counterparty = models.UUIDField(null=True, blank=True)
     transfer_id = models.UUIDField(null=True, blank=True, db_index=True)
     reference = models.CharField(max_length=64)

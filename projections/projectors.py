@@ -110,7 +110,7 @@ class AccountSummaryProjector(AggregateRowProjector):
     event_types = ("account.>",)
     model = AccountSummary
     creates = "account.opened"
-    update_fields = ("balance", "status", "updated_at")
+    update_fields = ("balance", "held", "incoming", "status", "updated_at")
     STATUS: ClassVar[dict[str, str]] = {
         "account.frozen": "frozen",
         "account.unfrozen": "open",
@@ -131,39 +131,68 @@ class AccountSummaryProjector(AggregateRowProjector):
         )
 
     def fold(self, row: AccountSummary, event: dict[str, Any]) -> None:
-        if event["type"] in ("account.credited", "account.debited"):
-            row.balance = cents_from_text(event["data"]["balance"])
+        data = event["data"]
+        if "balance" in data:  # a movement, posted or held
+            row.balance = cents_from_text(data["balance"])
+        if "held" in data:
+            row.held = cents_from_text(data["held"])
+        if "incoming" in data:
+            row.incoming = cents_from_text(data["incoming"])
         row.status = self.STATUS.get(event["type"], row.status)
         row.updated_at = moment(event)
 
 
 class LedgerEntryProjector(Projector):
-    """``transactions``: one row per credit or debit, with the balance it left.
+    """``transactions``: one row per credit or debit, with the balance it left; and one per
+    hold's money set aside on an account (``pending``) and set free (``released``), kind
+    ``hold``, its reference the hold's id. A captured hold's part is then a posted entry.
 
     An entry is identified by its account and version, so a replayed event inserts nothing:
     the whole batch is one INSERT ... ON CONFLICT DO NOTHING (``insert_new``).
     """
 
     name = PROJECTION_PREFIX + "transactions"
-    event_types = ("account.credited", "account.debited")
+    event_types = (
+        "account.credited",
+        "account.debited",
+        "account.debit_held",
+        "account.credit_held",
+        "account.hold_released",
+    )
     model = LedgerEntry
+    DIRECTION: ClassVar[dict[str, str]] = {
+        "account.credited": "credit",
+        "account.debited": "debit",
+        "account.debit_held": "debit",
+        "account.credit_held": "credit",
+    }
 
     def apply(self, deliveries: Sequence[Delivery]) -> None:
         insert_new(self.rows, [self.entry(d.event) for d in deliveries])
 
     def entry(self, event: dict[str, Any]) -> dict[str, Any]:
         data = event["data"]
-        moves_a_transfer = data["kind"] in ("transfer", "refund")
+        if "kind" in data:  # posted
+            kind, reference, phase = data["kind"], data["reference"], LedgerEntry.Phase.POSTED
+            direction = self.DIRECTION[event["type"]]
+        else:  # held, or released
+            kind, reference = "hold", data["hold_id"]
+            released = event["type"] == "account.hold_released"
+            phase = LedgerEntry.Phase.RELEASED if released else LedgerEntry.Phase.PENDING
+            direction = data["direction"] if released else self.DIRECTION[event["type"]]
+        moves_a_transfer = kind in ("transfer", "refund")
+        counterparty = data.get("counterparty")
         return {
             "account_id": UUID(event["aggregate_id"]),
             "version": event["aggregate_version"],
-            "direction": "credit" if event["type"] == "account.credited" else "debit",
-            "kind": data["kind"],
+            "direction": direction,
+            "kind": kind,
+            "phase": phase.value,
             "amount": cents_from_text(data["amount"]),
             "balance_after": cents_from_text(data["balance"]),
-            "counterparty": UUID(data["counterparty"]) if data["counterparty"] else None,
-            "transfer_id": UUID(data["reference"]) if moves_a_transfer else None,
-            "reference": data["reference"][:64],
+            "counterparty": UUID(counterparty) if counterparty else None,
+            "transfer_id": UUID(reference) if moves_a_transfer else None,
+            "reference": reference[:64],
             "at": moment(event),
         }
 

@@ -201,6 +201,7 @@ def test_a_replay_from_the_stores_builds_the_same_projection(
     ledger.transfer_funds(a, b, 400)
     ledger.freeze_account(b, "check")
     output = commands.run("run_subscriber", ACCOUNTS, "--source", "store").stdout
-    # account.*: two opened, the deposit, the transfer's debit and credit, the freeze
-    assert "replayed 6 stored events" in output
+    # account.*: three opened (the cash account's with the first deposit), the deposit's two
+    # legs, the transfer's debit and credit, the freeze
+    assert "replayed 8 stored events" in output
     assert_projection_equals_the_store(container)

@@ -104,7 +104,7 @@ def test_accounts_are_a_customers_own_and_everyones_for_staff(
     mine = ask(as_user("alice"), ACCOUNTS, owner="bob")["data"]["accounts"]  # staff-only filter
     assert mine["totalCount"] == 2 and {a["owner"] for a in mine["results"]} == {"alice"}
     everyone = ask(staff_client, "{ accounts { totalCount } }")["data"]["accounts"]
-    assert everyone["totalCount"] == 4  # and the merchant account the order paid
+    assert everyone["totalCount"] == 5  # and the merchant account the order paid, and cash
     bobs = ask(staff_client, ACCOUNTS, owner="bob")["data"]["accounts"]
     assert [a["owner"] for a in bobs["results"]] == ["bob"]
 

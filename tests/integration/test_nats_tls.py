@@ -116,8 +116,11 @@ def test_the_relay_publishes_over_mutual_tls(
     messages = asyncio.run(read_stream(tls_server.url, client_tls.NATS_STREAM))
     assert positions["ledger"] > 0
     assert [json.loads(m.data)["type"] for m in messages] == [
-        "account.opened",
-        "account.credited",
+        "account.opened",  # the customer's
+        "account.opened",  # the cash account's, at the first deposit
+        "account.credited",  # the deposit's two legs, and its record
+        "account.debited",
+        "cash_movement.recorded",
     ]
 
 

@@ -104,7 +104,10 @@ def test_a_broken_notification_connection_is_an_error_not_a_stall(container: Con
         async with news_of(container.orders, poll_interval=UNTOLD, at_most=UNTOLD) as news:
             assert isinstance(news, Listening)
             pid = news.connection.info.backend_pid
-            settings = container.orders.recorder.datastore.pool.kwargs
+            recorder = container.orders.recorder
+            assert isinstance(recorder, PostgresApplicationRecorder)
+            settings = recorder.datastore.pool.kwargs
+            assert isinstance(settings, dict)
             killer = {k: v for k, v in settings.items() if k != "row_factory"}
             with psycopg.connect(**killer, autocommit=True) as admin:
                 admin.execute("SELECT pg_terminate_backend(%s)", (pid,))

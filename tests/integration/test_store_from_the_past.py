@@ -15,7 +15,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from django.db.models.fields import AutoFieldMixin
 
 from config.container import Container
 from messaging.runtime import relay_events
@@ -80,15 +79,17 @@ def test_snapshots_from_the_past_are_read(old_store: Container) -> None:
 def test_every_projection_rebuilds_to_its_old_rows(old_store: Container, name: str) -> None:
     rebuild(name, old_store.applications, source="store")
     model = PROJECTORS[name].model
-    fields = [f for f in model._meta.local_concrete_fields if not isinstance(f, AutoFieldMixin)]
+    expected = past.expected()["projections"][name]
+    # The columns the old rows had; a column added since holds its default on the old history.
+    fields = [f for f in model._meta.local_concrete_fields if f.name in expected[0]]
     rows = sorted(
         (
-            plain({f.name: getattr(row, f.attname) for f in fields})
-            for row in model._default_manager.all()
+            plain({f.name: getattr(r, f.attname) for f in fields})
+            for r in model._default_manager.all()
         ),
         key=lambda r: json.dumps(r, sort_keys=True),
     )
-    assert rows == past.expected()["projections"][name]
+    assert rows == expected
 
 
 def test_the_relay_publishes_the_same_messages(old_store: Container, bus: Bus) -> None:

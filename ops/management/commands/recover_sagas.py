@@ -1,10 +1,11 @@
-"""Finish or compensate every saga a crash left mid-way.
+"""Finish or compensate every saga a crash left mid-way, and expire the holds past their expiry.
 
 A saga's state is an event-sourced aggregate, so nothing is lost when a process dies between
 two steps: this command finds the sagas that started and never ended, and runs each to its
 end — forward, or back through its compensations when its deadline has passed. A web request
 still running the same saga is harmless: the saga's version lets only one of them record each
-step. `run_all` and the compose service run it with --every.
+step. A hold nobody captured or voided in time is expired here (its money set free).
+`run_all` and the compose service run it with --every.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ops.recovery import recover
 
 
 class Command(BaseCommand):
-    help = "Finish or compensate sagas left unfinished (once, or --every SECONDS)."
+    help = "Finish or compensate sagas left unfinished, expire holds (once, or --every SECONDS)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -3,11 +3,15 @@ writer's events are seen on the next read, and a failed command leaves the cache
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import pytest
 
 from ledger.application import LedgerApplication
 from ledger.domain import InsufficientFunds
 from tuning.applications import tuned
+
+CASH = uuid4()  # the cash account's id: the other leg of a deposit or withdrawal
 
 Cached = tuned(LedgerApplication, ["aggregate_cache"])
 
@@ -28,7 +32,7 @@ def test_a_refused_command_leaves_the_cache_as_it_was(tmp_path) -> None:
     account = app.open_account("alice", "EUR")
     app.deposit(account.id, 100, "d1")
     copy = app.get_account(account.id)
-    copy.deposit(50, "unsaved")  # changed, never saved
+    copy.deposit(50, "unsaved", CASH)  # changed, never saved
     with pytest.raises(InsufficientFunds):
         app.withdraw(account.id, 120, "w1")
     assert app.get_account(account.id).balance == 100

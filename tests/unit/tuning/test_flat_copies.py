@@ -15,6 +15,8 @@ from ledger.domain import Account
 from ledger.saga import Transfer, TransferBatch
 from tuning.flat_copies import flat_deepcopy, install
 
+CASH = uuid4()  # the cash account's id: the other leg of a deposit or withdrawal
+
 
 @pytest.fixture
 def flat() -> Iterator[None]:
@@ -30,11 +32,11 @@ def containers(obj: object) -> dict[str, int]:
 
 def test_a_flat_copy_is_a_whole_copy(flat: None) -> None:
     account = Account(id=uuid4(), owner="alice", currency="EUR")
-    account.deposit(500, "seed")
+    account.deposit(500, "seed", CASH)
     copied = copy.deepcopy(account)
     assert vars(copied) == vars(account)
     assert set(containers(copied).values()).isdisjoint(containers(account).values())
-    copied.withdraw(200, "w1")
+    copied.withdraw(200, "w1", CASH)
     assert (account.balance, copied.balance) == (500, 300)
     assert "debit:w1" not in str(vars(account))
 

@@ -7,6 +7,7 @@ import inspect
 import textwrap
 import typing
 from collections.abc import Callable
+from uuid import uuid4
 
 import pytest
 from eventsourcing.application import Application
@@ -15,6 +16,8 @@ from ledger.application import LedgerApplication
 from tests.unit.conftest import IN_MEMORY
 from tuning.applications import tuned
 from tuning.known_classes import KnownClasses
+
+CASH = uuid4()  # the cash account's id: the other leg of a deposit or withdrawal
 
 
 def body(function: object) -> list[str]:
@@ -35,8 +38,8 @@ def test_save_is_the_librarys_save_with_its_own_processing_event() -> None:
 
 def saved_history(app: LedgerApplication) -> list[tuple[str, int]]:
     account = app.open_account("alice", "EUR")
-    account.deposit(250, "d1")
-    account.withdraw(100, "w1")
+    account.deposit(250, "d1", CASH)
+    account.withdraw(100, "w1", CASH)
     app.save(account, None)
     return [(type(e).__name__, e.originator_version) for e in app.stored_events(account.id)]
 
@@ -53,7 +56,7 @@ def test_the_librarys_aggregates_are_not_asked_for_their_protocols(
 ) -> None:
     app = tuned(LedgerApplication, ["known_classes"])(env=IN_MEMORY)
     account = app.open_account("alice", "EUR")
-    account.deposit(1, "d1")
+    account.deposit(1, "d1", CASH)
     checked: list[type] = []
     protocol_check: Callable[..., bool] = type(typing.Protocol).__instancecheck__
 
@@ -70,7 +73,7 @@ def test_the_librarys_aggregates_are_not_asked_for_their_protocols(
 def test_an_event_saved_on_its_own_takes_the_librarys_path() -> None:
     app = tuned(LedgerApplication, ["known_classes"])(env=IN_MEMORY)
     account = app.open_account("alice", "EUR")
-    account.deposit(7, "d1")
+    account.deposit(7, "d1", CASH)
     events = account.collect_events()
     app.save(*events)
     assert app.load(account.id).balance == 7

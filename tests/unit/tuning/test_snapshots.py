@@ -4,6 +4,7 @@ versions, the same state, with no read of the aggregate back."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -11,11 +12,13 @@ from ledger.application import LedgerApplication
 from tests.unit.conftest import IN_MEMORY
 from tuning.applications import tuned
 
+CASH = uuid4()  # the cash account's id: the other leg of a deposit or withdrawal
+
 
 def snapshots_after_deposits(app: LedgerApplication, count: int) -> list[tuple[int, Any]]:
     account = app.open_account("alice", "EUR")
     for n in range(count):
-        account.deposit(100, f"d{n}")
+        account.deposit(100, f"d{n}", CASH)
         app.save(account)
     assert app.snapshots is not None
     snapshots: list[Any] = list(app.snapshots.get(account.id))
@@ -32,9 +35,9 @@ def test_no_aggregate_is_read_back_to_be_snapshotted(monkeypatch: pytest.MonkeyP
     app = tuned(LedgerApplication, ["snapshots"])(env=IN_MEMORY)
     account = app.open_account("alice", "EUR")
     for n in range(98):
-        account.deposit(1, f"d{n}")
+        account.deposit(1, f"d{n}", CASH)
     app.save(account)
-    account.deposit(1, "the 100th event")
+    account.deposit(1, "the 100th event", CASH)
     monkeypatch.setattr(app.repository, "get", pytest.fail)
     app.save(account)
     assert app.snapshots is not None
@@ -47,7 +50,7 @@ def test_an_aggregate_that_passes_two_multiples_in_one_save_is_snapshotted_once(
     app = tuned(LedgerApplication, ["snapshots"])(env=IN_MEMORY)
     account = app.open_account("alice", "EUR")
     for n in range(250):
-        account.deposit(1, f"d{n}")
+        account.deposit(1, f"d{n}", CASH)
     app.save(account)
     assert app.snapshots is not None
     snapshots: list[Any] = list(app.snapshots.get(account.id))
@@ -59,7 +62,7 @@ def test_the_snapshots_of_one_save_are_one_write(monkeypatch: pytest.MonkeyPatch
     accounts = [app.open_account(owner, "EUR") for owner in ("alice", "bob", "carol")]
     for account in accounts:
         for n in range(99):
-            account.deposit(1, f"d{n}")
+            account.deposit(1, f"d{n}", CASH)
     assert app.snapshots is not None
     writes: list[int] = []
     put = app.snapshots.put

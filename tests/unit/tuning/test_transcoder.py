@@ -21,6 +21,8 @@ from tests.unit.conftest import IN_MEMORY
 from tuning.applications import tuned
 from tuning.transcoder import OrjsonTranscoder
 
+CASH = uuid4()  # the cash account's id: the other leg of a deposit or withdrawal
+
 
 class Colour(StrEnum):
     RED = "red"
@@ -127,7 +129,7 @@ def test_the_tuned_application_encodes_with_it() -> None:
     app = tuned(LedgerApplication, ["transcoder"])(env=IN_MEMORY)
     assert isinstance(app.mapper.transcoder, OrjsonTranscoder)
     account = app.open_account("alice", "EUR")
-    account.deposit(500, "seed")
+    account.deposit(500, "seed", CASH)
     app.save(account)
     assert app.get_account(account.id).balance == 500
 
