@@ -1,4 +1,5 @@
-"""The compliance subscriber: screen every completed transfer, raise an alert per finding.
+"""The compliance subscriber: screen every completed transfer and every captured hold (money
+that moved, either way), raise an alert per finding.
 
 It runs on the messaging runtime (``messaging.subscriber``), which calls ``apply`` inside the
 transaction that stores its stream position. Its history (``ScreenedTransfer``) is written in
@@ -27,12 +28,14 @@ from messaging.subscriber import Delivery
 
 
 def screened(event: dict[str, Any]) -> ScreenedTransfer:
-    """A ``transfer.completed`` envelope as the rules see it."""
+    """A ``transfer.completed`` or ``hold.captured`` envelope as the rules see it: what moved
+    from which account (a captured hold moved what was captured, not what was held)."""
     data = event["data"]
+    moved = data["captured"] if event["type"] == "hold.captured" else data["amount"]
     return ScreenedTransfer(
         id=UUID(event["aggregate_id"]),
         account=UUID(data["from_account"]),
-        amount=cents_from_text(data["amount"]),
+        amount=cents_from_text(moved),
         at=datetime.fromisoformat(event["timestamp"]),
     )
 
@@ -41,7 +44,7 @@ class TransferScreening:
     """The ``compliance:screening`` subscriber (``run_compliance`` runs it)."""
 
     name = "compliance:screening"
-    event_types = ("transfer.completed",)
+    event_types = ("transfer.completed", "hold.captured")
 
     def __init__(
         self, compliance: ComplianceApplication, rules: RuleSettings | None = None

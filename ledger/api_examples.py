@@ -17,6 +17,8 @@ OPEN_ACCOUNT_EXAMPLES = [
             "owner": "alice",
             "currency": "EUR",
             "balance": "0.00",
+            "available": "0.00",
+            "held": "0.00",
             "status": "open",
             "version": 1,
             "position": 42,
@@ -141,6 +143,48 @@ TRANSFER_BATCH_EXAMPLES = [
                 },
             ],
             "position": 64,
+        },
+        response_only=True,
+        status_codes=[201],
+    ),
+]
+
+HOLD_EXAMPLES = [
+    OpenApiExample(
+        "a hold for a week",
+        {
+            "from_account": ACCOUNT_ID,
+            "to_account": OTHER_ACCOUNT_ID,
+            "amount": "80.00",
+            "reference": "hotel deposit",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "a hold for an hour",
+        {
+            "from_account": ACCOUNT_ID,
+            "to_account": OTHER_ACCOUNT_ID,
+            "amount": "12.50",
+            "expires_in": 3600,
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "pending",
+        {
+            "id": "2c8f5d0a-6d7e-4f1b-9c3a-5b8e1d2f4a60",
+            "status": "pending",
+            "from_account": ACCOUNT_ID,
+            "to_account": OTHER_ACCOUNT_ID,
+            "amount": "80.00",
+            "captured": None,
+            "currency": "EUR",
+            "reference": "hotel deposit",
+            "expires_at": "2026-12-14T09:00:00.100000Z",
+            "created_at": "2026-12-07T09:00:00.100000Z",
+            "updated_at": "2026-12-07T09:00:00.100000Z",
+            "position": 61,
         },
         response_only=True,
         status_codes=[201],

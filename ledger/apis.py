@@ -88,7 +88,9 @@ class AccountOutput(serializers.Serializer):
     id = serializers.UUIDField()
     owner = serializers.CharField()
     currency = serializers.CharField()
-    balance = AmountField()
+    balance = AmountField(help_text="posted")
+    available = AmountField(help_text="what it can spend: posted, less what holds set aside")
+    held = AmountField(help_text="set aside by pending holds on it")
     status = serializers.CharField()
     version = serializers.IntegerField()
 
@@ -246,7 +248,12 @@ class WithdrawalApi(_MovementApi):
 class AccountTransactionsApi(APIView):
     class EntryFilters(serializers.Serializer):
         kind = serializers.ChoiceField(
-            ["deposit", "withdrawal", "transfer", "refund"], required=False
+            ["deposit", "withdrawal", "transfer", "refund", "hold"], required=False
+        )
+        phase = serializers.ChoiceField(
+            ["posted", "pending", "released"],
+            required=False,
+            help_text="posted money; or money a hold set aside (pending) and set free (released)",
         )
         since = serializers.DateTimeField(required=False, help_text="from this time (inclusive)")
         until = serializers.DateTimeField(required=False, help_text="before this time")
@@ -256,6 +263,7 @@ class AccountTransactionsApi(APIView):
         at = serializers.DateTimeField()
         direction = serializers.CharField()
         kind = serializers.CharField()
+        phase = serializers.CharField()
         amount = AmountField()
         balance_after = AmountField()
         counterparty = serializers.UUIDField(allow_null=True)

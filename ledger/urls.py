@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ledger import apis
+from ledger import apis, hold_apis
 
 urlpatterns = [
     path("accounts/", apis.AccountsApi.as_view(), name="accounts"),
@@ -33,6 +33,10 @@ urlpatterns = [
     path("transfers/", apis.TransfersApi.as_view(), name="transfers"),
     path("transfers/<uuid:transfer_id>/", apis.TransferDetailApi.as_view(), name="transfer-detail"),
     path("transfer-batches/", apis.TransferBatchesApi.as_view(), name="transfer-batches"),
+    path("holds/", hold_apis.HoldsApi.as_view(), name="holds"),
+    path("holds/<uuid:hold_id>/", hold_apis.HoldDetailApi.as_view(), name="hold-detail"),
+    path("holds/<uuid:hold_id>/capture/", hold_apis.CaptureHoldApi.as_view(), name="hold-capture"),
+    path("holds/<uuid:hold_id>/void/", hold_apis.VoidHoldApi.as_view(), name="hold-void"),
     path(
         "transfer-batches/<uuid:batch_id>/",
         apis.TransferBatchDetailApi.as_view(),

@@ -54,9 +54,10 @@ def account_list(*, user: Any, filters: dict[str, Any]) -> QuerySet[AccountSumma
 
 
 def entry_list(*, account_id: UUID, filters: dict[str, Any]) -> QuerySet[LedgerEntry]:
-    """One account's entries, newest first, optionally by kind and within a time range."""
+    """One account's entries, newest first, optionally by kind and phase and within a time
+    range."""
     entries = LedgerEntry.objects.filter(account_id=account_id)
-    entries = within(matching(entries, filters, "kind"), "at", filters)
+    entries = within(matching(entries, filters, "kind", "phase"), "at", filters)
     return entries.order_by("-at", "-version")
 
 

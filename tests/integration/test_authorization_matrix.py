@@ -91,6 +91,16 @@ MATRIX: dict[tuple[str, str], Rule] = {
         },
     ),
     ("transfer-batch-detail", "GET"): Rule("/api/transfer-batches/{batch}/", **customers(200)),
+    # The owner is the world's hold's payer and payee both (tests/integration/test_holds_api.py
+    # has the payer refused the payee's moves).
+    ("holds", "POST"): Rule(
+        "/api/holds/",
+        **customers(201),
+        body={"from_account": "{account}", "to_account": "{savings}", "amount": "1.00"},
+    ),
+    ("hold-detail", "GET"): Rule("/api/holds/{hold}/", **customers(200)),
+    ("hold-capture", "POST"): Rule("/api/holds/{hold}/capture/", **customers(200), body={}),
+    ("hold-void", "POST"): Rule("/api/holds/{hold}/void/", **customers(200), body={}),
     ("products", "GET"): Rule("/api/products/", **customers(200, other=200)),
     ("products", "POST"): Rule(
         "/api/products/",
@@ -150,7 +160,8 @@ def test_every_url_has_a_rule() -> None:
 
 
 def world(container: Container, make_user: Any) -> dict[str, str]:
-    """An owner with accounts, a transfer and an order; a product; an alert; projections."""
+    """An owner with accounts, a transfer, a hold and an order; a product; an alert;
+    projections."""
     owner = make_user("owner")
     owner.set_password("pw-owner-42")
     owner.save()
@@ -166,6 +177,7 @@ def world(container: Container, make_user: Any) -> dict[str, str]:
     )
     orders.create_product("MUG", "Mug", 1_250, 5)
     order = orders.place_order("owner", account, [("MUG", 1)]).order_id
+    hold = ledger.place_hold(account, savings, 100)
     alert = container.compliance.raise_alert(
         transfer.id, account, 1_200_000, "EUR", "large_transfer", "big"
     ).id
@@ -173,6 +185,7 @@ def world(container: Container, make_user: Any) -> dict[str, str]:
     ids: dict[str, UUID] = {
         "account": account, "savings": savings, "empty": empty, "frozen": frozen,
         "transfer": transfer.id, "order": order, "alert": alert, "batch": batch.id,
+        "hold": hold.id,
     }  # fmt: skip
     return {name: str(value) for name, value in ids.items()}
 

@@ -233,3 +233,21 @@ def test_escalations_of_a_frozen_or_closed_account_are_recorded_not_parked(
     assert outcomes == {first: "already_frozen", second: "closed"}
     assert container.ledger.get_account(frozen).version == frozen_version
     assert container.ledger.get_account(closing).status == AccountStatus.CLOSED
+
+
+def test_a_captured_hold_is_screened_by_what_it_captured(container: Container, bus: Bus) -> None:
+    """Money that moved by a hold is screened as money that moved by a transfer: what was
+    captured counts, not what was held."""
+    ledger = container.ledger
+    payer, payee = funded(ledger, 5_000_000), funded(ledger, 0)
+    large = ledger.place_hold(payer, payee, 2_000_000)
+    small = ledger.place_hold(payer, payee, 2_000_000)
+    ledger.capture_hold(large.id, 1_200_000)  # 12,000.00: over the large_transfer threshold
+    ledger.capture_hold(small.id, 100_000)  # 1,000.00 of 20,000.00 held: under it (and the
+    # day's 13,000.00 under the daily limit)
+    ledger.void_hold(ledger.place_hold(payer, payee, 1_500_000).id)  # nothing moved
+    screen(container, bus)
+    assert raised_alerts(container) == [alert_id(large.id, "large_transfer")]
+    screened = ScreenedTransfer.objects.get(transfer_id=large.id)
+    assert (screened.account, screened.amount) == (payer, 1_200_000)
+    assert ScreenedTransfer.objects.count() == 2

@@ -35,6 +35,7 @@ def world(container: Container, make_user: Any) -> dict[str, Endpoint]:
     alert = container.compliance.raise_alert(
         other, account, 1_200_000, "EUR", "large_transfer", "big"
     )
+    hold = container.ledger.place_hold(account, other, 100)  # alice's, for bob (staff settles)
     return {
         "open": Endpoint("/api/accounts/", {"currency": "EUR"}),
         "deposit": Endpoint(f"/api/accounts/{account}/deposits/", {"amount": "1.00"}, staff=True),
@@ -64,6 +65,11 @@ def world(container: Container, make_user: Any) -> dict[str, Endpoint]:
         "resolve": Endpoint(
             f"/api/compliance/alerts/{alert.id}/resolve/", {"decision": "cleared"}, staff=True
         ),
+        "hold": Endpoint(
+            "/api/holds/",
+            {"from_account": str(account), "to_account": str(other), "amount": "1.00"},
+        ),
+        "capture": Endpoint(f"/api/holds/{hold.id}/capture/", {"amount": "0.50"}, staff=True),
     }
 
 
@@ -89,7 +95,7 @@ def send(
 
 ENDPOINTS = [
     "open", "deposit", "withdraw", "transfer", "batch", "freeze", "product", "stock", "order",
-    "resolve",
+    "resolve", "hold", "capture",
 ]  # fmt: skip
 RAW = {
     "malformed": b'{"amount": "1.00"',
@@ -103,8 +109,10 @@ RAW = {
 }
 
 
-# (An empty body is a valid request to open an account: every field has a default.)
-UNPARSEABLE = [(e, r) for e in ENDPOINTS for r in RAW if (e, r) != ("open", "empty")]
+# (An empty body is a valid request to open an account, or to capture all of a hold: every
+# field has a default.)
+VALID_EMPTY = {("open", "empty"), ("capture", "empty")}
+UNPARSEABLE = [(e, r) for e in ENDPOINTS for r in RAW if (e, r) not in VALID_EMPTY]
 
 
 @pytest.mark.parametrize(("endpoint", "raw"), UNPARSEABLE, ids=[f"{r}-{e}" for e, r in UNPARSEABLE])
@@ -127,7 +135,7 @@ BAD_AMOUNTS: list[Any] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("endpoint", ["deposit", "withdraw", "transfer"])
+@pytest.mark.parametrize("endpoint", ["deposit", "withdraw", "transfer", "hold", "capture"])
 @pytest.mark.parametrize("amount", BAD_AMOUNTS, ids=repr)
 def test_bad_amounts_are_400_and_change_nothing(
     send: Any, world: dict[str, Endpoint], endpoint: str, amount: Any
