@@ -16,6 +16,8 @@ from django.views.generic import TemplateView
 from api.history import published
 from config.container import get_container
 from messaging.models import DeadLetter
+from ops.admin_helpers import money
+from ops.audit import projected_balances
 from ops.lag import relay_lags, sources, subscriber_lags
 
 
@@ -90,3 +92,23 @@ class Positions(ConsoleView):
             max_lag=settings.MAX_SUBSCRIBER_LAG,
             **kwargs,
         )
+
+
+class TrialBalancePage(ConsoleView):
+    """Per currency, who holds the posted money — customers, the system's accounts — and the
+    sum, which double entry makes zero; and what pending holds set aside and promise."""
+
+    template_name = "admin/console/trial_balance.html"
+    title = "Trial balance"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        tables = [
+            {
+                "currency": books.currency,
+                "rows": [(label, money(cents, books.currency)) for label, cents in books.rows()],
+                "held": money(books.held, books.currency),
+                "incoming": money(books.incoming, books.currency),
+            }
+            for books in projected_balances()
+        ]
+        return super().get_context_data(balances=tables, **kwargs)

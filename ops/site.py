@@ -12,7 +12,8 @@ from api.throttling import refuse_password_attempt
 
 
 class EventbankAdminSite(admin.AdminSite):
-    """Django's admin, plus the operations console: the event browser and the positions page.
+    """Django's admin, plus the operations console: the event browser, the positions page and
+    the trial balance.
 
     Those pages read the event stores and the messaging tables, not one model, so they are
     views of the site itself (staff only, like every admin view), listed on the index as the
@@ -49,6 +50,11 @@ class EventbankAdminSite(admin.AdminSite):
                 self.admin_view(console.Positions.as_view(site=self)),
                 name="positions",
             ),
+            path(
+                "operations/trial-balance/",
+                self.admin_view(console.TrialBalancePage.as_view(site=self)),
+                name="trial_balance",
+            ),
             *super().get_urls(),
         ]
 
@@ -61,6 +67,7 @@ class EventbankAdminSite(admin.AdminSite):
         pages = [
             ("Event browser", "EventBrowser", "admin:event_browser"),
             ("Positions and lag", "Positions", "admin:positions"),
+            ("Trial balance", "TrialBalance", "admin:trial_balance"),
         ]
         operations = {
             "name": "Operations",

@@ -74,6 +74,7 @@ CONSOLE_PAGES = [
     "/admin/",
     "/admin/operations/events/",
     "/admin/operations/positions/",
+    "/admin/operations/trial-balance/",
     *(f"/admin/{m}/" for m in READ_MODELS),
 ]
 
@@ -83,6 +84,7 @@ def test_the_index_lists_the_operations_pages_users_and_tokens(admin_client: Cli
     for link in (
         "/admin/operations/events/",
         "/admin/operations/positions/",
+        "/admin/operations/trial-balance/",
         "/admin/auth/user/",
         "/admin/authtoken/tokenproxy/",
         *(f"/admin/{m}/" for m in READ_MODELS),
@@ -344,3 +346,22 @@ def test_customers_cannot_run_recover_now(
         {"action": "recover_selected", "_selected_action": [str(shop["transfer"])]},
     )
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_the_trial_balance_shows_who_holds_the_money_and_a_sum_of_zero(
+    container: Container, bus: Bus, shop: dict[str, UUID], admin_client: Client
+) -> None:
+    """The shop's money: alice's deposit (from the cash account), a transfer to bob, an order
+    paid to the merchant account; in EUR it sums to zero."""
+    container.ledger.place_hold(shop["account"], funded(container.ledger, 0, owner="bob"), 500)
+    project(container, bus)
+    page = admin_client.get("/admin/operations/trial-balance/")
+    assert page.status_code == 200
+    (eur,) = page.context["balances"]
+    rows = dict(eur["rows"])
+    assert rows["customers' accounts"] == "97.00\u00a0EUR"
+    assert rows["system:merchant"] == "3.00\u00a0EUR"  # two apples
+    assert rows["system:cash"] == "-100.00\u00a0EUR"
+    assert rows["sum"] == "0.00\u00a0EUR"
+    assert (eur["held"], eur["incoming"]) == ("5.00\u00a0EUR", "5.00\u00a0EUR")
+    assert 'id="trial-balance-EUR"' in page.content.decode()

@@ -17,7 +17,8 @@ from uuid import UUID
 import pytest
 
 from config.container import Container
-from messaging.runtime import relay_events
+from messaging.runtime import relay_events, run_subscribers
+from ops.audit import audit
 from projections.projectors import PROJECTORS
 from projections.rebuild import rebuild
 from tests.fixtures import store_2026_12 as past
@@ -105,3 +106,29 @@ def test_the_relay_publishes_the_same_messages(old_store: Container, bus: Bus) -
     ]
     key = lambda m: m["msg_id"]  # noqa: E731  # the sources' logs interleave on the stream
     assert sorted(sent, key=key) == sorted(past.published(), key=key)
+
+
+def test_the_books_of_the_past_balance_and_old_accounts_take_holds(
+    old_store: Container, bus: Bus
+) -> None:
+    """Its deposits were stored before double entry, with no cash account leg: the audit counts
+    them apart, and the books balance. Old accounts take holds like new ones."""
+    accounts = past.expected()["aggregates"]
+    bob, alice = (
+        next(UUID(i) for i, a in accounts.items() if a["state"].get("owner") == owner)
+        for owner in ("bob", "alice")
+    )
+    hold = old_store.ledger.place_hold(bob, alice, 1_000_00)
+    old_store.ledger.capture_hold(hold.id, 250_00)
+    old_store.ledger.deposit(alice, 10_00, "after the change")
+    asyncio.run(relay_events(old_store.applications, bus.url, once=True, stop=asyncio.Event()))
+    asyncio.run(
+        run_subscribers(["projection:accounts", "projection:transactions"], bus.url, once=True)
+    )
+    result = audit(old_store.ledger)
+    assert result.discrepancies == []
+    (eur, usd) = result.balances
+    assert eur.before_double_entry > 0 and usd.before_double_entry == 1_000_00
+    assert eur.system["system:cash"] == -10_00  # the one deposit since, with its other leg
+    was = accounts[str(bob)]["state"]["balance"]
+    assert old_store.ledger.get_account(bob).balance == was - 250_00

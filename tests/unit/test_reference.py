@@ -604,7 +604,7 @@ def test_the_envelope_table_names_every_field_of_the_envelope() -> None:
 
 def test_nothing_listed_as_not_built_yet_exists() -> None:
     items = [n for row in table_rows(section("## 5. Not built yet")) for n in spans(row[0])]
-    assert len(items) > 10
+    assert items, "the table of what is not built yet did not parse"
     variables = set(settings_variables()) | environment_reads_elsewhere()
     event_types = {name for c in catalogues() for name in c.names}
     for item in items:
