@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +21,7 @@ from ops.audit import audit
 from projections.projectors import PROJECTORS
 from projections.rebuild import rebuild
 from tests.fixtures import store_2026_12 as past
+from tests.fixtures.store_2026_12.make_store import plain  # as the old facts were written
 from tests.integration.conftest import Bus
 from tests.support import read_stream
 
@@ -32,21 +32,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def old_store(container: Container) -> Container:
     past.load(container.applications)
     return container
-
-
-def plain(value: Any) -> Any:
-    """As ``make_store.plain`` wrote the old facts: ids and times as text, sets sorted."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted(plain(v) for v in value)
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 def test_every_aggregate_folds_to_what_it_was(old_store: Container) -> None:
