@@ -44,6 +44,7 @@ def test_money_is_conserved_and_never_negative(
 
 def check_conservation(ledger: LedgerApplication, ops: list[tuple]) -> None:
     accounts = [ledger.open_account(f"c{i}", "USD" if i == 3 else "EUR").id for i in range(4)]
+    cash = [ledger.cash_account(currency).id for currency in ("EUR", "USD")]
     outside = 0  # money that entered minus money that left the system
     for op in ops:
         kind, *args = op
@@ -67,4 +68,6 @@ def check_conservation(ledger: LedgerApplication, ops: list[tuple]) -> None:
         balances = [ledger.get_account(a).balance for a in accounts]
         assert min(balances) >= 0
         assert sum(balances) == outside
+        # Double entry: the cash accounts hold the other side of what came in and went out.
+        assert sum(balances) + sum(ledger.get_account(c).balance for c in cash) == 0
     assert ledger.unfinished_transfers() == []
