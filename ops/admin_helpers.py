@@ -16,6 +16,9 @@ from django.utils.safestring import SafeString
 
 from kernel.money import format_cents
 
+# Personal data whose key was destroyed (the customer was forgotten), as a page shows it.
+ERASED = "[erased]"
+
 # The admin page of each kind of thing an id can name (the projections' rows).
 PAGES = {
     "account": "admin:projections_accountsummary_change",
