@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
@@ -15,8 +15,7 @@ from django.utils.safestring import SafeString
 from config.container import get_container
 from customers.domain import PERSONAL_FIELDS, Sealed
 from customers.forgetting import forget_customer
-from kernel.errors import DomainError
-from ops.admin_helpers import ERASED, ReadOnlyAdmin, events_link
+from ops.admin_helpers import ERASED, ReadOnlyAdmin, act_on_each, events_link
 from projections.models import ProfileSummary
 
 NONE = "—"  # a field the customer left empty
@@ -70,16 +69,11 @@ class ProfileSummaryAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Forget the selected customers (their personal data is erased)")
     def forget_selected(self, request: HttpRequest, queryset: QuerySet[ProfileSummary]) -> None:
-        done = 0
-        for row in queryset:
-            try:
-                forget_customer(row.customer)
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{row.customer}: {exc}", messages.WARNING)
-        self.message_user(
+        act_on_each(
+            self,
             request,
-            f"{done} of {len(queryset)} forgotten; the list shows it once the projection has "
-            "caught up.",
-            messages.SUCCESS,
+            queryset,
+            lambda row: forget_customer(row.customer),
+            done="forgotten",
+            name=lambda row: row.customer,
         )

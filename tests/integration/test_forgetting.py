@@ -42,15 +42,6 @@ VALUES = [v for v in OTTOLINE.as_dict().values() if v]
 
 
 @pytest.fixture
-def admin_client(staff: Any) -> Client:
-    staff.is_superuser = True
-    staff.save()
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
 def world(container: Container, make_user: Any) -> dict[str, Any]:
     """Ottoline, with a profile, an account holding money and an empty one, and a transfer to
     Bob; Bob, with a profile of his own."""

@@ -52,15 +52,6 @@ def project(container: Container, bus: Bus, subscribers: list[str] = PROJECTIONS
 
 
 @pytest.fixture
-def admin_client(staff: Any) -> Client:
-    staff.is_superuser = True
-    staff.save()
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
 def shop(container: Container) -> dict[str, UUID]:
     """An account that paid for an order and sent a transfer, all committed."""
     ledger, orders = container.ledger, container.orders
