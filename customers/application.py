@@ -42,12 +42,16 @@ class CustomersApplication(EventSourcedApplication):
 
     def readable(self, envelope: dict[str, Any], *, erased: Any = None) -> dict[str, Any]:
         """A ``customer.profile_updated`` envelope with its fields opened for staff; a field
-        whose key was destroyed shows ``erased``."""
+        whose key was destroyed, or whose customer was forgotten, shows ``erased``."""
         if envelope["type"] != PROFILE_UPDATED:
             return envelope
         data = envelope["data"]
         sealed = Sealed(data["key_id"], {name: data[name] for name in PERSONAL_FIELDS})
-        return {**envelope, "data": {**data, **self.opened(data["customer"], sealed, erased)}}
+        if self.get_profile(data["customer"]).forgotten:  # no key to ask for, tombstone or not
+            shown = {n: None if v is None else erased for n, v in sealed.fields.items()}
+        else:
+            shown = self.opened(data["customer"], sealed, erased)
+        return {**envelope, "data": {**data, **shown}}
 
     def opened(self, customer: str, sealed: Sealed, erased: Any = None) -> dict[str, Any]:
         """Each field of ``sealed`` in clear: ``erased`` for one whose key was destroyed, None

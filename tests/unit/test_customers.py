@@ -235,3 +235,15 @@ def test_the_console_reads_a_profile_event_opened_then_erased(customers) -> None
     erased = customers.readable(updated, erased="[erased]")["data"]
     assert (erased["full_name"], erased["email"], erased["phone"]) == ("[erased]", "[erased]", None)
     assert updated["data"]["full_name"] not in ("Alice", "[erased]")  # the envelope is untouched
+
+
+def test_a_forgotten_customer_reads_erased_even_if_its_tombstone_was_lost(customers, keys) -> None:
+    """Readers know from the profile that it was forgotten: they never ask for the key."""
+    profile = customers.update_profile("alice", ALICE)
+    updated = envelope(
+        customers.stored_events(profile.id)[1], catalogue=CUSTOMERS_EVENTS, position=2
+    )
+    customers.forget("alice")
+    del keys.rows["alice"]
+    assert customers.personal_data(customers.get_profile("alice")) == ERASED
+    assert customers.readable(updated, erased="[erased]")["data"]["email"] == "[erased]"
