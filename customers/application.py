@@ -57,12 +57,8 @@ class CustomersApplication(EventSourcedApplication):
         """Each field of ``sealed`` in clear: ``erased`` for one whose key was destroyed, None
         for one left empty."""
         clear = self.vault.open(customer, sealed).as_dict()
-        return {
-            name: erased
-            if sealed.fields.get(name) is not None and clear[name] is None
-            else clear[name]
-            for name in PERSONAL_FIELDS
-        }
+        lost = {n for n in PERSONAL_FIELDS if sealed.fields.get(n) is not None and clear[n] is None}
+        return {name: erased if name in lost else clear[name] for name in PERSONAL_FIELDS}
 
     def forgotten_customers(self) -> list[str]:
         """Every customer this store records as forgotten, in the order they were."""

@@ -106,7 +106,7 @@ class Vault:
             raise MissingDataKey(
                 f"The data key {sealed.key_id} of customer {customer!r} is not in the key table, "
                 "and was never destroyed: the customer's personal data cannot be read. Restore "
-                "the key table from a backup (then forget again whoever was forgotten since)."
+                "the key table from a backup, then run forget_customer --all-forgotten."
             )
         if key.secret is None:
             return ERASED

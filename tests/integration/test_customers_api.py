@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
 from rest_framework.test import APIClient
 
 from api.logging import JsonFormatter
@@ -240,3 +242,21 @@ def test_the_command_wants_one_customer_or_all_forgotten(container: Container) -
         forget()
     with pytest.raises(CommandError, match="Name one customer, or give --all-forgotten"):
         forget("alice", "--all-forgotten")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_sqlite_a_destroyed_key_is_gone_from_the_file_and_its_log_at_once(
+    container: Container, alice, alice_client
+) -> None:
+    """No copy of the key is left in Django's SQLite file (secure_delete zeroes what a change
+    frees) nor in its write-ahead log (truncated by a checkpoint), while the system runs."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL keeps old row versions until VACUUM: decision 0004")
+    put(alice_client, PROFILE)
+    secret = CustomerKey.objects.get(customer="alice").secret
+    assert secret is not None
+    database = Path(connection.settings_dict["NAME"])
+    files = [database, database.with_name(f"{database.name}-wal")]
+    assert bytes(secret) in b"".join(f.read_bytes() for f in files if f.exists())
+    forget("alice")
+    assert all(bytes(secret) not in f.read_bytes() for f in files if f.exists())
