@@ -184,17 +184,18 @@ class LedgerApplication(EventSourcedApplication):
 
     def retire_accounts_of(self, owner: str, reason: str) -> dict[UUID, AccountStatus]:
         """What a forgotten customer's accounts become (``docs/decisions/0004``): an empty one
-        is closed; one that holds money is frozen, its money kept for an operator to pay out;
-        a closed one stays as it is. Each account is decided on a fresh read, so money that
-        arrives meanwhile makes it frozen, not closed. Their status afterwards, by id."""
+        is closed; one that holds money (posted, or pending in a hold) is frozen, its money
+        kept for an operator to pay out; a closed one stays as it is. Each account is decided on
+        a fresh read, so money that arrives meanwhile makes it frozen, not closed. Their status
+        afterwards, by id."""
 
         def retire(account: Account) -> None:
             if account.status == AccountStatus.CLOSED:
                 return
-            if account.balance == 0:
-                account.close()
-            else:
+            if account.holds_money:
                 account.freeze(reason)
+            else:
+                account.close()
 
         return {a: self._change(a, retire).status for a in self.accounts_of(owner)}
 

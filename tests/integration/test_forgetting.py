@@ -215,3 +215,15 @@ def test_money_arriving_meanwhile_makes_an_account_frozen_not_closed(
         del ledger.get_account
     assert raced and statuses[world["empty"]] == AccountStatus.FROZEN
     assert ledger.get_account(world["empty"]).balance == 100
+
+
+def test_money_pending_in_a_hold_makes_an_account_frozen_not_closed(
+    container: Container, world: dict[str, Any]
+) -> None:
+    """Nothing posted, but a hold on its way in: the account still holds money, so it is
+    frozen (it could not be closed), and the hold can still be settled by an operator."""
+    ledger = container.ledger
+    ledger.place_hold(world["bobs"], world["empty"], 500)
+    statuses = ledger.retire_accounts_of("ottoline", "customer forgotten")
+    assert statuses == {world["full"]: AccountStatus.FROZEN, world["empty"]: AccountStatus.FROZEN}
+    assert ledger.get_account(world["empty"]).balance == 0

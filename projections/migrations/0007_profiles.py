@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("projections", "0005_alerts"),
+        ("projections", "0006_holds"),
     ]
 
     operations = [
