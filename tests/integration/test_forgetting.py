@@ -23,8 +23,10 @@ from customers.forgetting import forget_customer
 from ledger.domain import AccountStatus
 from ledger.models import RetiredCustomer
 from ledger.subscribers import ForgottenCustomers
+from messaging.relay import encode
 from messaging.replay import replay_from_store, stored_deliveries
 from messaging.runtime import relay_events, run_subscribers
+from messaging.stream import stream_settings
 from projections.models import ProfileSummary
 from projections.projectors import ProfileProjector
 from projections.rebuild import Source, rebuild
@@ -90,6 +92,13 @@ def test_the_stream_and_the_projection_hold_ciphertext_only_and_forgetting_empti
     assert (row.key_id, row.full_name, row.email, row.address, row.phone) == (None,) * 5
     assert row.forgotten_at == container.customers.get_profile("ottoline").forgotten_at
     assert ProfileSummary.objects.get(customer="bob").full_name is not None  # only hers
+    # What the relay would publish again, were its position lost: every stored event, encoded.
+    customers = container.customers
+    again = [
+        encode(customers, n, stream_settings()).payload
+        for n in customers.notifications_after(0, 100)
+    ]
+    assert len(again) == 5 and not any(v.encode() in p for v in VALUES for p in again)
 
 
 @pytest.mark.parametrize("source", ["nats", "store"])
