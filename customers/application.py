@@ -1,5 +1,5 @@
 """The customers context's use cases: a customer's profile, sealed as it is recorded and opened
-as it is read, and forgetting the customer (crypto-shredding, ``docs/decisions/0004``)."""
+as it is read, and forgetting the customer (crypto-shredding, ``docs/decisions/0006``)."""
 
 from __future__ import annotations
 

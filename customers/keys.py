@@ -3,7 +3,7 @@
 Each operation commits on its own, before the event that uses it is stored: a key is kept
 before anything is sealed under it, so no stored ciphertext can name a key that was rolled back.
 Destroying a key overwrites its row; what a database keeps of old rows beyond that (PostgreSQL's
-dead row versions and WAL until vacuumed and recycled, backups) is in docs/decisions/0004.
+dead row versions and WAL until vacuumed and recycled, backups) is in docs/decisions/0006.
 """
 
 from __future__ import annotations

@@ -183,7 +183,7 @@ class LedgerApplication(EventSourcedApplication):
         return [event.originator_id for event in opened if event.owner == owner]
 
     def retire_accounts_of(self, owner: str, reason: str) -> dict[UUID, AccountStatus]:
-        """What a forgotten customer's accounts become (``docs/decisions/0004``): an empty one
+        """What a forgotten customer's accounts become (``docs/decisions/0006``): an empty one
         is closed; one that holds money (posted, or pending in a hold) is frozen, its money
         kept for an operator to pay out; a closed one stays as it is. Each account is decided on
         a fresh read, so money that arrives meanwhile makes it frozen, not closed. Their status

@@ -1,4 +1,4 @@
-"""The proof of forgetting (decision 0004), on the running system: a customer with distinctive
+"""The proof of forgetting (decision 0006), on the running system: a customer with distinctive
 personal data is forgotten, and then every byte the system keeps is searched for that data.
 
 What is searched, once the system has stopped: a ``pg_dump`` of its PostgreSQL database (on the

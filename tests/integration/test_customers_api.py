@@ -251,7 +251,7 @@ def test_on_sqlite_a_destroyed_key_is_gone_from_the_file_and_its_log_at_once(
     """No copy of the key is left in Django's SQLite file (secure_delete zeroes what a change
     frees) nor in its write-ahead log (truncated by a checkpoint), while the system runs."""
     if connection.vendor != "sqlite":
-        pytest.skip("PostgreSQL keeps old row versions until VACUUM: decision 0004")
+        pytest.skip("PostgreSQL keeps old row versions until VACUUM: decision 0006")
     put(alice_client, PROFILE)
     secret = CustomerKey.objects.get(customer="alice").secret
     assert secret is not None
