@@ -17,8 +17,11 @@ class CustomerRefused(Exception):
     """The username is taken, or the password does not pass the validators."""
 
 
-def user_exists(username: str) -> bool:
-    return get_user_model().objects.filter(username=username).exists()
+def user_exists(username: str, *, active: bool = False) -> bool:
+    """Whether a user has this name (``active``: one that may still log in, so not a
+    forgotten customer)."""
+    users = get_user_model().objects.filter(username=username)
+    return (users.filter(is_active=True) if active else users).exists()
 
 
 def customer_exists(username: str) -> bool:

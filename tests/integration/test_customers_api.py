@@ -133,6 +133,16 @@ def test_forgetting_erases_every_field_and_a_repeat_answers_the_same(
     assert_error(alice_client.get(ME), 401, "authentication_failed")
 
 
+def test_no_account_is_opened_for_a_forgotten_customer(
+    container: Container, alice, staff_client
+) -> None:
+    """Its accounts were retired once; a new one would escape that."""
+    staff_client.post(customer_url("alice", "forget"))
+    refused = staff_client.post("/api/accounts/", {"owner": "alice"}, format="json")
+    assert_error(refused, 404, "not_found")
+    assert container.ledger.max_position() == 0
+
+
 def test_a_customer_without_a_profile_is_forgotten_too(container: Container, staff_client, alice):
     forgotten = staff_client.post(customer_url("alice", "forget")).json()
     assert forgotten["full_name"] is None and forgotten["forgotten_at"]
