@@ -15,9 +15,10 @@ STAMP := $(VENV)/.installed
 POSTGRES_URL := $(or $(TEST_POSTGRES_URL),$(filter postgres%,$(DATABASE_URL)))
 # The SQLite leg must not inherit any server URL from the caller's environment.
 SQLITE_ENV := env -u DATABASE_URL -u LEDGER_EVENTSTORE_URL -u ORDERS_EVENTSTORE_URL \
-	-u COMPLIANCE_EVENTSTORE_URL -u NATS_URL -u TEST_POSTGRES_URL
+	-u COMPLIANCE_EVENTSTORE_URL -u CUSTOMERS_EVENTSTORE_URL -u NATS_URL -u TEST_POSTGRES_URL
 POSTGRES_ENV := env -u LEDGER_EVENTSTORE_URL -u ORDERS_EVENTSTORE_URL \
-	-u COMPLIANCE_EVENTSTORE_URL -u NATS_URL DATABASE_URL=$(POSTGRES_URL) TEST_POSTGRES_URL=$(POSTGRES_URL)
+	-u COMPLIANCE_EVENTSTORE_URL -u CUSTOMERS_EVENTSTORE_URL -u NATS_URL \
+	DATABASE_URL=$(POSTGRES_URL) TEST_POSTGRES_URL=$(POSTGRES_URL)
 PYTEST_ARGS ?=
 # Stores, sagas, relay and subscribers again on the libraries' own defaults (no speed-up).
 PLAIN_TESTS := tests/integration/test_event_stores.py tests/integration/test_transfer_recovery.py \

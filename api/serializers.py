@@ -65,6 +65,8 @@ _JSON_TYPES: tuple[tuple[type[serializers.Field], type | tuple[type, ...], str],
 
 
 def _json_type_error(field: serializers.Field, value: Any) -> str | None:
+    if value is None and field.allow_null:
+        return None
     for kind, types, name in _JSON_TYPES:
         if isinstance(field, kind):
             if isinstance(value, types) and (types is bool or not isinstance(value, bool)):

@@ -8,7 +8,7 @@ once the projector has applied the resulting events.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -17,9 +17,8 @@ from django.utils.safestring import SafeString
 from compliance.domain import Decision
 from compliance.models import ScreenedTransfer
 from config.container import get_container
-from kernel.errors import DomainError
 from kernel.money import format_cents
-from ops.admin_helpers import ReadOnlyAdmin, events_link, id_column
+from ops.admin_helpers import ReadOnlyAdmin, act_on_each, events_link, id_column
 from projections.models import AlertSummary
 
 
@@ -66,19 +65,13 @@ class AlertAdmin(ReadOnlyAdmin):
         self, request: HttpRequest, queryset: QuerySet[AlertSummary], decision: Decision
     ) -> None:
         compliance = get_container().compliance
-        note = request.POST.get("note", "")
-        done = 0
-        for row in queryset:
-            try:
-                compliance.resolve_alert(row.id, decision, request.user.get_username(), note)
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{row.id}: {exc}", messages.WARNING)
-        self.message_user(
+        note, by = request.POST.get("note", ""), request.user.get_username()
+        act_on_each(
+            self,
             request,
-            f"{done} of {len(queryset)} {decision}; the list shows it once the projection has "
-            "caught up.",
-            messages.SUCCESS,
+            queryset,
+            lambda row: compliance.resolve_alert(row.id, decision, by, note),
+            done=decision,
         )
 
 

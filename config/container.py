@@ -16,6 +16,9 @@ from typing import TypeVar
 
 from compliance.application import ComplianceApplication
 from config.stores import eventstore_env
+from customers.application import CustomersApplication
+from customers.keys import DatabaseKeys
+from customers.vault import Vault
 from kernel.application import EventSourcedApplication
 from ledger.application import LedgerApplication
 from ledger.domain import Account
@@ -62,6 +65,10 @@ class Container:
     def compliance(self) -> ComplianceApplication:
         return self._application("compliance", ComplianceApplication)
 
+    @property
+    def customers(self) -> CustomersApplication:
+        return self._application("customers", CustomersApplication, self._configure_customers)
+
     def _configure_ledger(self, ledger: LedgerApplication) -> None:
         ledger.transfer_deadline_seconds = self._saga_deadline_seconds
 
@@ -69,7 +76,11 @@ class Container:
         orders.saga_deadline_seconds = self._saga_deadline_seconds
         orders.payments = self.ledger  # orders pay through the ledger's use cases
 
-    contexts = ("ledger", "orders", "compliance")  # each one's source of events has its name
+    def _configure_customers(self, customers: CustomersApplication) -> None:
+        customers.vault = Vault(DatabaseKeys())  # the key table is in Django's database
+
+    # Each one's source of events has its name.
+    contexts = ("ledger", "orders", "compliance", "customers")
 
     @property
     def applications(self) -> dict[str, EventSourcedApplication]:
@@ -81,6 +92,7 @@ class Container:
             "ledger": lambda: self.ledger,
             "orders": lambda: self.orders,
             "compliance": lambda: self.compliance,
+            "customers": lambda: self.customers,
         }
         return builders[context]()
 

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "ledger",
     "orders",
     "compliance",
+    "customers",
     "projections",
 ]
 
@@ -121,12 +122,16 @@ _default_db = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_c
 if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     # Web, relay and subscribers share the file: WAL lets readers run beside the one writer,
     # IMMEDIATE takes the write lock up front (no deadlocking upgrades), and the timeout turns
-    # a held lock into a clear OperationalError instead of a hang.
+    # a held lock into a clear OperationalError instead of a hang. secure_delete zeroes what a
+    # change frees, so a destroyed data key (customers/keys.py) leaves no copy in the file;
+    # some builds of SQLite do so by default, not all.
     _default_db["CONN_MAX_AGE"] = 0
     _default_db["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;"
+        ),
     }
 else:
     _default_db.setdefault("OPTIONS", {})["connect_timeout"] = 5
@@ -137,9 +142,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Event stores -------------------------------------------------------------------------------
 # One store per bounded context. Unset: alongside DATABASE_URL — the same PostgreSQL database
-# (tables ledger_events, orders_events, compliance_events), or one SQLite file per context.
+# (tables ledger_events, orders_events, compliance_events, customers_events), or one SQLite
+# file per context.
 
-EVENT_STORE_CONTEXTS = ("ledger", "orders", "compliance")
+EVENT_STORE_CONTEXTS = ("ledger", "orders", "compliance", "customers")
 
 
 def _default_event_store_url(context: str) -> str:

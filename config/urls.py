@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("api/", include("orders.urls")),
     path("api/compliance/", include("compliance.urls")),
+    path("api/", include("customers.urls")),
     path("api-auth/", include("api.browsable_urls")),
     # The view checks CSRF itself, as DRF does: for a session's POSTs, never a token's.
     path("graphql", csrf_exempt(GraphQLView.as_view(schema=schema)), name="graphql"),

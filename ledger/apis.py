@@ -150,8 +150,10 @@ class AccountsApi(APIView):
         if owner != request.user.get_username():
             if not request.user.is_staff:
                 raise ApiError(403, "permission_denied", "Only staff may open accounts for others.")
-            if not user_exists(owner):
-                # Not found, as any other thing a body names that does not exist.
+            if not user_exists(owner, active=True):
+                # Not found, as any other thing a body names that does not exist; a retired
+                # user (a forgotten customer) gets no account, whose money would escape the
+                # forgetting's policy.
                 raise ApiError(404, "not_found", f"No user named {owner}.", {"owner": owner})
         currency = data.get("currency", settings.DEFAULT_CURRENCY)
 

@@ -19,6 +19,7 @@ from ledger.domain import (
     CASH_OWNER,
     Account,
     AccountNotFound,
+    AccountStatus,
     CashKind,
     CashMovement,
     EntryKind,
@@ -173,6 +174,30 @@ class LedgerApplication(EventSourcedApplication):
 
     def close_account(self, account_id: UUID) -> Account:
         return self._change(account_id, lambda a: a.close())
+
+    def accounts_of(self, owner: str) -> list[UUID]:
+        """Every account ever opened for ``owner``, oldest first, from the log's opening events
+        (the store has no index by owner): for what is rare, such as forgetting a customer; the
+        ``accounts`` projection answers lists."""
+        opened = self.events_of_type(Account.Opened)  # type: ignore[attr-defined]  # (@event)
+        return [event.originator_id for event in opened if event.owner == owner]
+
+    def retire_accounts_of(self, owner: str, reason: str) -> dict[UUID, AccountStatus]:
+        """What a forgotten customer's accounts become (``docs/decisions/0006``): an empty one
+        is closed; one that holds money (posted, or pending in a hold) is frozen, its money
+        kept for an operator to pay out; a closed one stays as it is. Each account is decided on
+        a fresh read, so money that arrives meanwhile makes it frozen, not closed. Their status
+        afterwards, by id."""
+
+        def retire(account: Account) -> None:
+            if account.status == AccountStatus.CLOSED:
+                return
+            if account.holds_money:
+                account.freeze(reason)
+            else:
+                account.close()
+
+        return {a: self._change(a, retire).status for a in self.accounts_of(owner)}
 
     def _change(self, account_id: UUID, command: Callable[[Account], None]) -> Account:
         def attempt() -> Account:

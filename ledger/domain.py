@@ -129,6 +129,12 @@ class Account(Aggregate):
     def is_system(self) -> bool:
         return self.owner.startswith(SYSTEM_PREFIX)
 
+    @property
+    def holds_money(self) -> bool:
+        """Anything posted, held by a hold on it, or coming to it by a hold: what stops it
+        closing."""
+        return bool(self.balance or self.held or self.incoming)
+
     # --- Commands: posted movements ------------------------------------------------------
 
     def deposit(self, amount: int, reference: str, cash: UUID) -> None:
@@ -213,7 +219,7 @@ class Account(Aggregate):
     def close(self) -> None:
         if self.status == AccountStatus.CLOSED:
             return
-        if self.balance != 0 or self.held or self.incoming:
+        if self.holds_money:
             raise InvalidState(f"Account {self.id} still holds money; empty it first.")
         self._closed()
 

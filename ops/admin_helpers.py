@@ -1,20 +1,25 @@
 """What the contexts' admin pages share: money as a person reads it, ids that link to what they
-name, a link to an aggregate's events, and the base for tables that only the system writes."""
+name, a link to an aggregate's events, the base for tables that only the system writes, and
+actions that go through an application one selected row at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
+from kernel.errors import DomainError
 from kernel.money import format_cents
+
+# Personal data whose key was destroyed (the customer was forgotten), as a page shows it.
+ERASED = "[erased]"
 
 # The admin page of each kind of thing an id can name (the projections' rows).
 PAGES = {
@@ -72,3 +77,29 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def act_on_each(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    rows: Iterable[Any],
+    act: Callable[[Any], object],
+    *,
+    done: str,
+    name: Callable[[Any], object] = lambda row: row.id,
+) -> None:
+    """An action on each selected row of a read model, through its application: a row the
+    domain refuses is said (named by ``name``) and the others go on; then how many were
+    ``done``, which the list shows only once its projector has applied the events."""
+    rows, succeeded = list(rows), 0
+    for row in rows:
+        try:
+            act(row)
+            succeeded += 1
+        except DomainError as exc:
+            model_admin.message_user(request, f"{name(row)}: {exc}", messages.WARNING)
+    model_admin.message_user(
+        request,
+        f"{succeeded} of {len(rows)} {done}; the list shows it once the projection has caught up.",
+        messages.SUCCESS,
+    )

@@ -16,7 +16,7 @@ from django.views.generic import TemplateView
 from api.history import published
 from config.container import get_container
 from messaging.models import DeadLetter
-from ops.admin_helpers import money
+from ops.admin_helpers import ERASED, money
 from ops.audit import projected_balances
 from ops.lag import relay_lags, sources, subscriber_lags
 
@@ -49,7 +49,8 @@ class EventQuery(forms.Form):
 
 
 class EventBrowser(ConsoleView):
-    """One aggregate's stored events, decoded, oldest first, in their published form."""
+    """One aggregate's stored events, decoded, oldest first, in their published form — with
+    what a context publishes sealed opened for staff, or shown as erased."""
 
     template_name = "admin/console/event_browser.html"
     title = "Event browser"
@@ -62,7 +63,10 @@ class EventBrowser(ConsoleView):
             return self.render_to_response(self.get_context_data(form=form), status=400)
         context, aggregate = form.cleaned_data["context"], form.cleaned_data["aggregate"]
         app = get_container().application(context)
-        events = published(app, app.stored_events(aggregate))  # the relay's envelopes
+        events = [  # the relay's envelopes, as staff read them
+            app.readable(event, erased=ERASED)
+            for event in published(app, app.stored_events(aggregate))
+        ]
         for event in events:
             event["data_json"] = json.dumps(event["data"], indent=2, sort_keys=True)
         page = self.get_context_data(form=form, events=events, aggregate=aggregate, store=context)

@@ -27,6 +27,7 @@ API_PARTS = {
     "products": "products",
     "orders": "orders",
     "alerts": "alerts",
+    "profile": "my-profile",
 }
 
 

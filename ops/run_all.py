@@ -54,6 +54,7 @@ def background_services() -> list[Child]:
         Child("projections", manage("run_projections")),
         Child("compliance", manage("run_compliance")),
         Child("compliance-decisions", manage("run_subscriber", "ledger:compliance-decisions")),
+        Child("forgotten-customers", manage("run_subscriber", "ledger:forgotten-customers")),
         Child("saga-recovery", manage("recover_sagas", "--every", every, "--older-than", older)),
     ]
 

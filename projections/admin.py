@@ -21,7 +21,14 @@ from django.utils.safestring import SafeString, mark_safe
 from config.container import get_container
 from kernel.errors import DomainError
 from kernel.money import format_cents
-from ops.admin_helpers import ReadOnlyAdmin, events_link, id_column, money, short_id
+from ops.admin_helpers import (
+    ReadOnlyAdmin,
+    act_on_each,
+    events_link,
+    id_column,
+    money,
+    short_id,
+)
 from projections.models import (
     AccountSummary,
     LedgerEntry,
@@ -64,14 +71,9 @@ class AccountSummaryAdmin(ReadOnlyAdmin):
     def unfreeze_selected(self, request: HttpRequest, queryset: QuerySet[AccountSummary]) -> None:
         """Through the Account aggregate: the row changes when the projector applies it."""
         ledger = get_container().ledger
-        done = 0
-        for row in queryset:
-            try:
-                ledger.unfreeze_account(row.id)
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{row.id}: {exc}", messages.WARNING)
-        self.message_user(request, f"{done} of {len(queryset)} unfrozen.", messages.SUCCESS)
+        act_on_each(
+            self, request, queryset, lambda row: ledger.unfreeze_account(row.id), done="unfrozen"
+        )
 
 
 @admin.register(LedgerEntry)

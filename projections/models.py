@@ -164,3 +164,34 @@ class AlertSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} {self.transfer_id} ({self.status})"
+
+
+class ProfileSummary(models.Model):
+    """The ``profiles`` projection: one row per customer profile, its personal fields *sealed*.
+
+    It keeps the ciphertext as published, never clear text: readers open it with the vault
+    (``customers.vault``), so no database the read side writes ever holds personal data in
+    clear. ``customer.forgotten`` empties the sealed fields and the key id; and were a copy of
+    them left anywhere, its key is gone.
+    """
+
+    id = models.UUIDField(primary_key=True)
+    customer = models.CharField(max_length=150, unique=True, help_text="the customer's username")
+    # null: no profile recorded yet, or forgotten
+    key_id = models.CharField(max_length=36, null=True, blank=True)  # noqa: DJ001
+    full_name = models.TextField(null=True, blank=True, help_text="sealed")  # noqa: DJ001
+    email = models.TextField(null=True, blank=True, help_text="sealed")  # noqa: DJ001
+    address = models.TextField(null=True, blank=True, help_text="sealed")  # noqa: DJ001
+    phone = models.TextField(null=True, blank=True, help_text="sealed")  # noqa: DJ001
+    forgotten_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(help_text="the profile's version this row reflects")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["customer"]
+        verbose_name = "customer profile (projection)"
+        verbose_name_plural = "customer profiles (projection)"
+
+    def __str__(self) -> str:
+        return self.customer

@@ -32,6 +32,7 @@ from projections.models import (
     LedgerEntry,
     OrderSummary,
     ProductStock,
+    ProfileSummary,
     TransferSummary,
 )
 
@@ -380,6 +381,37 @@ class AlertProjector(AggregateRowProjector):
             row.resolved_at = moment(event)
 
 
+class ProfileProjector(AggregateRowProjector):
+    """``profiles``: each customer's profile, its personal fields as sealed as they were
+    published, until ``customer.forgotten`` empties them."""
+
+    name = PROJECTION_PREFIX + "profiles"
+    event_types = ("customer.>",)
+    model = ProfileSummary
+    creates = "customer.profile_created"
+    SEALED: ClassVar[tuple[str, ...]] = ("key_id", "full_name", "email", "address", "phone")
+    update_fields = (*SEALED, "forgotten_at", "updated_at")
+
+    def create(self, key: UUID, event: dict[str, Any]) -> ProfileSummary:
+        return self.rows(
+            id=key,
+            customer=event["data"]["customer"],
+            version=event["aggregate_version"],
+            created_at=moment(event),
+            updated_at=moment(event),
+        )
+
+    def fold(self, row: ProfileSummary, event: dict[str, Any]) -> None:
+        if event["type"] == "customer.profile_updated":
+            for field in self.SEALED:
+                setattr(row, field, event["data"][field])
+        elif event["type"] == "customer.forgotten":
+            for field in self.SEALED:
+                setattr(row, field, None)
+            row.forgotten_at = moment(event)
+        row.updated_at = moment(event)
+
+
 PROJECTORS: dict[str, type[Projector]] = {
     "accounts": AccountSummaryProjector,
     "transactions": LedgerEntryProjector,
@@ -387,4 +419,5 @@ PROJECTORS: dict[str, type[Projector]] = {
     "orders": OrderSummaryProjector,
     "products": ProductStockProjector,
     "alerts": AlertProjector,
+    "profiles": ProfileProjector,
 }

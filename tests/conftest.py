@@ -28,7 +28,7 @@ from config.container import Container, build_container
 from config.stores import is_postgres
 from messaging.embedded import NatsServer
 
-CONTEXTS = ("ledger", "orders", "compliance")
+CONTEXTS = ("ledger", "orders", "compliance", "customers")
 STORES_DATABASE = "eventbank_test_stores"
 
 

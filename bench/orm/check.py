@@ -29,6 +29,7 @@ for name in (
     "LEDGER_EVENTSTORE_URL",
     "ORDERS_EVENTSTORE_URL",
     "COMPLIANCE_EVENTSTORE_URL",
+    "CUSTOMERS_EVENTSTORE_URL",
 ):
     os.environ.pop(name, None)
 os.environ["EVENTBANK_BEHIND_TLS"] = "0"  # the test client speaks plain HTTP

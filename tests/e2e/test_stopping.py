@@ -18,7 +18,10 @@ from tests.support import wait_for
 
 pytestmark = pytest.mark.slow
 
-CHILDREN = ("web", "relay", "projections", "compliance", "compliance-decisions", "saga-recovery")
+CHILDREN = (
+    "web", "relay", "projections", "compliance", "compliance-decisions", "forgotten-customers",
+    "saga-recovery",
+)  # fmt: skip
 
 
 def alive(pid: int) -> bool:

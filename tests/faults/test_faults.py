@@ -44,6 +44,7 @@ import pytest
 from config.container import Container, build_container
 from ledger.domain import CASH_OWNER
 from messaging.embedded import NatsServer
+from tests.conftest import CONTEXTS
 from tests.e2e.conftest import Answer, RunningSystem
 from tests.integration.conftest import PrivatePostgres
 from tests.support import read_stream, wait_for
@@ -305,7 +306,7 @@ def test_money_stock_and_the_stream_survive_kills_and_outages(
     recovered = system.manage("recover_sagas", "--older-than", "0").count("recovered ")
     recovered += system.log.read_text().count("recovered ")
     print(f"sagas finished by recovery: {recovered}")
-    container = build_container(dict.fromkeys(("ledger", "orders", "compliance"), database))
+    container = build_container(dict.fromkeys(CONTEXTS, database))
     try:
         settle(system, container, private_nats)
         check_invariants(container, database, private_nats, journal, len(everyone))

@@ -17,6 +17,7 @@ from uuid import uuid4
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.test import Client
 
 from config import container as composition
 from config.container import Container, build_container
@@ -49,6 +50,17 @@ def orders_store_down(store_urls: dict[str, str], tmp_path: Path) -> Iterator[Co
     yield broken
     composition.use(None)
     broken.close()
+
+
+@pytest.fixture
+def admin_client(staff: Any) -> Client:
+    """The admin as staff use it: the staff user ``operator``, a superuser, logged in with a
+    session (it replaces pytest-django's fixture of that name, which makes a user of its own)."""
+    staff.is_superuser = True
+    staff.save()
+    client = Client()
+    client.force_login(staff)
+    return client
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from config.container import Container
 from config.graphql import schema
+from customers.domain import PersonalData
 from ledger.application import TransferInstruction
 from tests.support import funded, graphql, project_everything
 
@@ -125,6 +126,14 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("alert-resolve", "POST"): Rule(
         "/api/compliance/alerts/{alert}/resolve/", 401, 403, 403, 200, body={"decision": "cleared"}
     ),
+    # A profile is a customer's own (another has none yet: 404); staff have none of their own,
+    # and read or forget a customer's at its URL.
+    ("my-profile", "GET"): Rule("/api/me/profile/", 401, 200, 404, 403),
+    ("my-profile", "PUT"): Rule(
+        "/api/me/profile/", 401, 200, 200, 403, body={"full_name": "O", "email": "o@example.org"}
+    ),
+    ("customer-profile", "GET"): Rule("/api/customers/owner/profile/", 401, 403, 403, 200),
+    ("customer-forget", "POST"): Rule("/api/customers/owner/forget/", 401, 403, 403, 200),
     # GraphQL: anyone reaches the door (GraphiQL in a browser); a query needs a login.
     # What each root field answers each role is GRAPHQL_MATRIX's, below.
     ("graphql", "GET"): Rule("/graphql?query=%7Bme%7Busername%7D%7D", **customers(200, other=200)),
@@ -178,6 +187,7 @@ def world(container: Container, make_user: Any) -> dict[str, str]:
     orders.create_product("MUG", "Mug", 1_250, 5)
     order = orders.place_order("owner", account, [("MUG", 1)]).order_id
     hold = ledger.place_hold(account, savings, 100)
+    container.customers.update_profile("owner", PersonalData(full_name="O", email="o@example.org"))
     alert = container.compliance.raise_alert(
         transfer.id, account, 1_200_000, "EUR", "large_transfer", "big"
     ).id
@@ -234,7 +244,8 @@ def test_each_role_gets_the_answer_its_rule_says(
     if method == "GET":
         response = client.get(path)
     else:
-        response = client.post(path, fill(rule.body, ids), format="json")
+        send = client.put if method == "PUT" else client.post
+        response = send(path, fill(rule.body, ids), format="json")
     assert response.status_code in rule.expected(role), (
         f"{method} {path} as {role}: {response.status_code} "
         f"{getattr(response, 'data', None) or response.content[:200]!r}"

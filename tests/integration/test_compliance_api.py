@@ -196,15 +196,6 @@ def test_min_position_reads_the_decision_back(container: Container, bus: Bus, st
 # --- The admin --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin_client(staff) -> Client:
-    staff.is_superuser = True
-    staff.save()
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
 def test_the_admin_escalates_and_clears_through_the_aggregate(
     container: Container, admin_client: Client
 ) -> None:

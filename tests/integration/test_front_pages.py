@@ -29,7 +29,8 @@ def test_the_api_root_lists_each_part_by_its_absolute_url() -> None:
     assert root.status_code == 200
     parts = root.json()
     assert set(parts) == {
-        "docs", "schema", "token", "accounts", "transfers", "products", "orders", "alerts"
+        "docs", "schema", "token", "accounts", "transfers", "products", "orders", "alerts",
+        "profile",
     }  # fmt: skip
     assert parts["accounts"] == "http://testserver/api/accounts/"
     for part, url in parts.items():

@@ -19,8 +19,8 @@ from tests.support import funded
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CHECKS = {
-    "database", "ledger_events", "orders_events", "compliance_events", "nats", "stream",
-    "subscriber_lag",
+    "database", "ledger_events", "orders_events", "compliance_events", "customers_events", "nats",
+    "stream", "subscriber_lag",
 }  # fmt: skip
 
 

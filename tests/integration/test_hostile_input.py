@@ -1,6 +1,6 @@
 """Hostile input on every write endpoint: malformed JSON, huge bodies, deep nesting, wrong
-types, unicode digits, negative, overflowing and NaN amounts, unknown fields, SQL in ids.
-Each answer is 400 with the one error body, and no event store has moved."""
+types, unicode digits, negative, overflowing and NaN amounts, unknown fields, SQL in ids, bad
+personal data. Each answer is 400 with the one error body, and no event store has moved."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ from tests.integration.test_ledger_api import assert_error
 from tests.support import funded
 
 pytestmark = pytest.mark.django_db
+PROFILE = {  # a valid profile; the values are distinctive, so that an echo would be seen
+    "full_name": "Ottoline Brackenbury-Quist",
+    "email": "ottoline.bq.5521@example.net",
+    "address": "4 Marram Row, Saltfleet Haven",
+    "phone": "+44 7700 900218",
+}
 
 
 @dataclass
@@ -24,6 +30,7 @@ class Endpoint:
     path: str
     body: dict[str, Any]  # a valid body
     staff: bool = False
+    method: str = "POST"
 
 
 @pytest.fixture
@@ -70,6 +77,7 @@ def world(container: Container, make_user: Any) -> dict[str, Endpoint]:
             {"from_account": str(account), "to_account": str(other), "amount": "1.00"},
         ),
         "capture": Endpoint(f"/api/holds/{hold.id}/capture/", {"amount": "0.50"}, staff=True),
+        "profile": Endpoint("/api/me/profile/", PROFILE, method="PUT"),
     }
 
 
@@ -85,7 +93,8 @@ def send(
     def post(name: str, raw: bytes) -> Any:
         before = {c: app.max_position() for c, app in container.applications.items()}
         client = staff_client if world[name].staff else alice
-        response = client.generic("POST", world[name].path, raw, "application/json")  # type: ignore[arg-type]  # bytes, as sent
+        endpoint = world[name]
+        response = client.generic(endpoint.method, endpoint.path, raw, "application/json")  # type: ignore[arg-type]  # bytes, as sent
         after = {c: app.max_position() for c, app in container.applications.items()}
         assert after == before, f"{name}: a refused request changed the stores"
         return response
@@ -95,7 +104,7 @@ def send(
 
 ENDPOINTS = [
     "open", "deposit", "withdraw", "transfer", "batch", "freeze", "product", "stock", "order",
-    "resolve", "hold", "capture",
+    "resolve", "hold", "capture", "profile",
 ]  # fmt: skip
 RAW = {
     "malformed": b'{"amount": "1.00"',
@@ -275,6 +284,10 @@ WRONG_JSON_TYPES: list[tuple[str, str, Any]] = [
     ("transfer", "from_account", 5),
     ("transfer", "reference", 42),
     ("open", "currency", ["EUR"]),
+    ("profile", "full_name", 7),
+    ("profile", "email", ["alice@example.org"]),
+    ("profile", "phone", 447700900218),
+    ("profile", "address", {"street": "Marram Row"}),
 ]
 
 
@@ -296,6 +309,36 @@ def test_text_keeps_its_spaces_and_refuses_nul(send: Any, world: dict[str, Endpo
     assert_error(send("product", json.dumps(body).encode()), 400, "invalid")
     body = {**world["product"].body, "name": "Te\u0000a"}
     assert_error(send("product", json.dumps(body).encode()), 400, "invalid")
+    body = {**world["profile"].body, "full_name": " " * 200 + "x"}
+    assert_error(send("profile", json.dumps(body).encode()), 400, "invalid")
+
+
+# --- Personal data ---------------------------------------------------------------------------
+
+BAD_PROFILES: dict[str, dict[str, Any]] = {
+    "no name": {k: v for k, v in PROFILE.items() if k != "full_name"},
+    "no email": {k: v for k, v in PROFILE.items() if k != "email"},
+    "a blank name": {**PROFILE, "full_name": ""},
+    "a name of 201 characters": {**PROFILE, "full_name": "x" * 201},
+    "a NUL in the name": {**PROFILE, "full_name": "Otto\x00line"},
+    "an email without a domain": {**PROFILE, "email": "ottoline@"},
+    "an email of 255 characters": {**PROFILE, "email": f"{'o' * 243}@example.net"},
+    "SQL for an email": {**PROFILE, "email": "'; DROP TABLE customers_events; --"},
+    "a blank address": {**PROFILE, "address": ""},
+    "an address of 501 characters": {**PROFILE, "address": "x" * 501},
+    "a phone with letters": {**PROFILE, "phone": "+44 77OO 900218"},
+    "a phone of five digits": {**PROFILE, "phone": "12345"},
+    "a phone of another script's digits": {**PROFILE, "phone": "+44 \uff17\uff17 900218"},
+    "a phone on two lines": {**PROFILE, "phone": "+44 7700\n900218"},
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_PROFILES))
+def test_bad_personal_data_is_400_changes_nothing_and_is_not_echoed(send: Any, case: str) -> None:
+    refused = assert_error(send("profile", json.dumps(BAD_PROFILES[case]).encode()), 400, "invalid")
+    sent = [v for v in BAD_PROFILES[case].values() if isinstance(v, str) and len(v) > 4]
+    for value in {*PROFILE.values(), *sent}:  # an error names the field, never repeats a value
+        assert value not in json.dumps(refused) and json.dumps(value) not in json.dumps(refused)
 
 
 # --- GraphQL (/graphql) ------------------------------------------------------------------------

@@ -22,15 +22,6 @@ def parked(poison: bool, sequence: int = 7) -> DeadLetter:
     )  # fmt: skip
 
 
-@pytest.fixture
-def admin_client(staff) -> Client:
-    staff.is_superuser = True
-    staff.save()
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
 def test_staff_see_dead_letters(admin_client: Client) -> None:
     parked(poison=True)
     page = admin_client.get("/admin/messaging/deadletter/")

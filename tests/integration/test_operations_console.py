@@ -30,6 +30,7 @@ READ_MODELS = [
     "projections/ordersummary",
     "projections/productstock",
     "projections/alertsummary",
+    "projections/profilesummary",
 ]
 
 
@@ -48,15 +49,6 @@ def crash_after(transition: str) -> Any:
 def project(container: Container, bus: Bus, subscribers: list[str] = PROJECTIONS) -> None:
     asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
     asyncio.run(run_subscribers(subscribers, bus.url, once=True))
-
-
-@pytest.fixture
-def admin_client(staff: Any) -> Client:
-    staff.is_superuser = True
-    staff.save()
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 @pytest.fixture
@@ -314,7 +306,7 @@ def test_the_positions_page_names_an_event_store_that_is_down_and_shows_the_rest
     assert page.status_code == 200
     assert [source for source, _ in page.context["down"]] == ["orders"]
     assert "The orders event store is down" in page.content.decode()
-    assert {r.source for r in page.context["relays"]} == {"ledger", "compliance"}
+    assert {r.source for r in page.context["relays"]} == {"ledger", "compliance", "customers"}
 
 
 def test_an_unrelayed_source_shows_its_whole_log_as_relay_lag(

@@ -18,6 +18,7 @@ import pytest
 
 from config.container import Container, build_container
 from messaging.runtime import relay_events
+from tests.conftest import CONTEXTS
 from tests.integration.conftest import Bus, Commands, PrivatePostgres
 from tests.support import read_stream, wait_for
 from tests.testapp.markers import Marker
@@ -216,7 +217,7 @@ def test_the_relay_survives_a_postgres_restart(
     """The event stores live in a cluster of the test's own, restarted under load — and, the
     second time, the relay's positions and its lock too (Django's database): the relay rides
     it out in its process, never exiting."""
-    stores = {c: private_postgres.url() for c in ("ledger", "orders", "compliance")}
+    stores = dict.fromkeys(CONTEXTS, private_postgres.url())
     container = build_container(stores)
     env = {**commands.env, **{f"{c.upper()}_EVENTSTORE_URL": url for c, url in stores.items()}}
     if also_positions:

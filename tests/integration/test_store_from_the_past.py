@@ -65,7 +65,10 @@ def test_snapshots_from_the_past_are_read(old_store: Container) -> None:
 def test_every_projection_rebuilds_to_its_old_rows(old_store: Container, name: str) -> None:
     rebuild(name, old_store.applications, source="store")
     model = PROJECTORS[name].model
-    expected = past.expected()["projections"][name]
+    expected = past.expected()["projections"].get(name)
+    if expected is None:  # a projection made since (profiles: the old code had no customers)
+        assert not model._default_manager.exists()  # finds none of its events in the old store
+        return
     # The columns the old rows had; a column added since holds its default on the old history.
     fields = [f for f in model._meta.local_concrete_fields if f.name in expected[0]]
     rows = sorted(

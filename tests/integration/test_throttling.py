@@ -66,6 +66,20 @@ def test_a_fourth_write_in_a_minute_is_refused_and_reads_go_on(
     assert len(container.ledger.notifications_after(0, 100)) == 4  # nothing more was opened
 
 
+def test_a_profile_s_put_is_a_write_and_is_throttled_as_one(
+    container, three_writes_a_minute, make_user, client_for
+) -> None:
+    alice = client_for(make_user("alice"))
+    for name in ("A", "B", "C"):
+        body = {"full_name": name, "email": "a@example.org"}
+        assert alice.put("/api/me/profile/", body, format="json").status_code == 200
+    refused = alice.put(
+        "/api/me/profile/", {"full_name": "D", "email": "a@example.org"}, format="json"
+    )
+    assert_error(refused, 429, "throttled")
+    assert container.customers.get_profile("alice").version == 4  # created, then three puts
+
+
 def test_a_fourth_token_request_in_a_minute_is_refused_even_with_the_right_password(
     three_token_requests_a_minute, make_user
 ) -> None:

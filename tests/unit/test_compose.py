@@ -33,6 +33,7 @@ MANAGEMENT_COMMANDS = frozenset(
         "create_customer",
         "seed_demo",
         "run_all",
+        "forget_customer",
     }
 )
 
@@ -42,7 +43,8 @@ SUBSCRIBER_RUNNER = "run_subscriber"
 
 INFRASTRUCTURE_SERVICES = ("postgres", "nats")
 LONG_RUNNING_SERVICES = (
-    "web", "relay", "projections", "compliance", "compliance-decisions", "saga-recovery",
+    "web", "relay", "projections", "compliance", "compliance-decisions", "forgotten-customers",
+    "saga-recovery",
 )  # fmt: skip
 APP_SERVICES = ("setup", *LONG_RUNNING_SERVICES)
 WORKER_COMMANDS = {
@@ -50,6 +52,7 @@ WORKER_COMMANDS = {
     "projections": "run_projections",
     "compliance": "run_compliance",
     "compliance-decisions": SUBSCRIBER_RUNNER,
+    "forgotten-customers": SUBSCRIBER_RUNNER,
     "saga-recovery": "recover_sagas",
 }
 SHARED_ENV = (
@@ -58,6 +61,7 @@ SHARED_ENV = (
     "LEDGER_EVENTSTORE_URL",
     "ORDERS_EVENTSTORE_URL",
     "COMPLIANCE_EVENTSTORE_URL",
+    "CUSTOMERS_EVENTSTORE_URL",
     "DJANGO_SECRET_KEY",
 )
 
@@ -464,6 +468,12 @@ def test_compliance_decisions_run_the_ledger_subscriber_of_alert_resolutions(ser
     """The name is the handler the ledger registers (ledger/apps.py)."""
     command = argv(services["compliance-decisions"]["command"])
     assert command[2:] == [SUBSCRIBER_RUNNER, "ledger:compliance-decisions"]
+
+
+def test_forgotten_customers_run_the_ledger_subscriber_of_forgettings(services):
+    """The name is the handler the ledger registers (ledger/apps.py)."""
+    command = argv(services["forgotten-customers"]["command"])
+    assert command[2:] == [SUBSCRIBER_RUNNER, "ledger:forgotten-customers"]
 
 
 def test_run_all_supervises_what_compose_runs_as_workers():

@@ -31,6 +31,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.views import APIView
 
 import compliance.domain
+import customers.domain
 import kernel.money
 import ledger.domain
 import ledger.saga
@@ -47,7 +48,7 @@ from config.graphql import schema as graphql_schema
 from kernel.errors import DomainError
 from kernel.events import _BASE_FIELDS, EventCatalogue
 from kernel.money import format_cents
-from ledger.subscribers import ComplianceDecisions
+from ledger.subscribers import ComplianceDecisions, ForgottenCustomers
 from messaging.handlers import names as subscriber_names
 from ops.demo import DEMO_PASSWORD
 from orders.application import MAX_ORDER_LINES
@@ -61,10 +62,12 @@ TEXT = PAGE.read_text()
 SETTINGS = (ROOT / "config" / "settings.py").read_text()
 
 # Bases whose code no error is ever raised with: each context's errors derive from them.
-ABSTRACT_CODES = {"domain_error", "ledger_error", "orders_error", "compliance_error"}
+ABSTRACT_CODES = {
+    "domain_error", "ledger_error", "orders_error", "compliance_error", "customers_error",
+}  # fmt: skip
 # Imported so that every context's errors are subclasses of DomainError when the tests walk them.
 DOMAIN_MODULES = (kernel.money, ledger.domain, ledger.saga, orders.domain, orders.saga,
-                  compliance.domain)  # fmt: skip
+                  compliance.domain, customers.domain)  # fmt: skip
 # Options every Django command has; the page documents only each command's own.
 DJANGO_OPTIONS = {"help", "version", "verbosity", "settings", "pythonpath", "traceback",
                   "no_color", "force_color", "skip_checks"}  # fmt: skip
@@ -221,6 +224,7 @@ def test_every_projection_and_subscriber_is_on_the_page() -> None:
     handlers = {p.name: tuple(p.event_types) for p in PROJECTORS.values()}
     handlers[TransferScreening.name] = tuple(TransferScreening.event_types)
     handlers[ComplianceDecisions.name] = tuple(ComplianceDecisions.event_types)
+    handlers[ForgottenCustomers.name] = tuple(ForgottenCustomers.event_types)
     registered = {n for n in subscriber_names() if not n.startswith("test:")}
     assert registered == set(handlers), "a subscriber this test does not know"
     table = section("### Subscribers")
