@@ -437,9 +437,7 @@ def check_invariants(
         )
     assert projected == balances, f"seed {SEED}: the accounts projection differs"
     movements = sum(
-        1
-        for n in ledger.notifications_after(0, 10**6)
-        if n.topic.endswith(ENTRY_EVENTS)
+        1 for n in ledger.notifications_after(0, 10**6) if n.topic.endswith(ENTRY_EVENTS)
     )
     assert entries is not None and entries[0] == movements, f"seed {SEED}: transactions differ"
     assert all(
