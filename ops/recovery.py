@@ -17,8 +17,9 @@ from sagas.engine import Saga
 
 def recover(container: Container, older_than: float, *, dry_run: bool = False) -> list[Saga | Hold]:
     """Run every unfinished saga older than ``older_than`` seconds to its end: transfers first,
-    then order sagas (whose payments are the ledger's, so they find those already settled);
-    and expire every hold past its expiry."""
+    then order sagas — placements, cancellations, shipments — whose payments are the ledger's
+    (an order paid by transfer before holds finds its transfers settled); and then expire every
+    hold past its expiry, once the order sagas have placed, captured or voided theirs."""
     ledger = container.ledger
     if dry_run:
         transfers: list[Saga | Hold] = [

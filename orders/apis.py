@@ -35,7 +35,7 @@ from api.serializers import (
 )
 from config.container import get_container
 from orders.application import OrdersApplication
-from orders.domain import Order, OrderNotFound, Product
+from orders.domain import Order, OrderNotFound, OrderStatus, Product
 from orders.history import StatusOutput, order_histories
 from projections.models import OrderSummary
 from projections.selectors import ORDER_ORDERINGS, order_get, order_list, product_list
@@ -209,9 +209,7 @@ class OrderItemInput(InputSerializer):
 
 class OrdersApi(APIView):
     class OrderFilters(serializers.Serializer):
-        status = serializers.ChoiceField(
-            ["pending", "confirmed", "cancelling", "cancelled", "shipped"], required=False
-        )
+        status = serializers.ChoiceField([str(status) for status in OrderStatus], required=False)
         account = serializers.UUIDField(required=False)
         owner = TextField(required=False, max_length=150, help_text="Staff only.")
         since = serializers.DateTimeField(required=False, help_text="created at or after")
@@ -270,8 +268,10 @@ class OrdersApi(APIView):
             )
         ],
         description="Runs the PlaceOrder saga and answers with its final state: 201 when "
-        "confirmed; 409 out_of_stock, insufficient_funds, account_frozen, ... when it was "
-        "cancelled (nothing reserved, nothing paid; the order id in details).",
+        "confirmed, the total held on the paying account until the order ships (available "
+        "down, balance unchanged); 409 out_of_stock, insufficient_funds (against what is "
+        "available), account_frozen, ... when it was cancelled (nothing reserved, nothing held; "
+        "the order id in details).",
     )
     def post(self, request: Request) -> Response:
         return place_order(request, self.PlaceOrderInput.validated(request.data))
@@ -373,9 +373,18 @@ class ShipOrderApi(APIView):
         request=None,
         responses={
             200: OrderWrittenOutput,
-            **errors(401, 403, 404, 429, 503, refusals={"invalid_state": "Order is pending."}),
+            **errors(
+                401, 403, 404, 429, 503,
+                refusals={
+                    "invalid_state": "Order is pending; cannot ship it.",
+                    "payment_expired": "The payment of order ... expired before the order shipped.",
+                },
+            ),
         },
-    )
+        description="Runs the ShipOrder saga: the payment's hold captured, then the order shipped "
+        "and its stock committed. 409 invalid_state unless confirmed; 409 payment_expired when "
+        "the hold expired first (the order is then cancelled and its stock released).",
+    )  # fmt: skip
     def post(self, request: Request, order_id: UUID) -> Response:
         return Response(order_written_body(orders().ship_order(order_id)))
 
@@ -388,8 +397,9 @@ class CancelOrderApi(APIView):
             200: OrderWrittenOutput,
             **errors(*READ, 429, refusals={"invalid_state": "Order is shipped; cannot cancel it."}),
         },
-        description="Runs the CancelOrder saga: refund, release, cancelled. 409 invalid_state "
-        "once shipped (or while still being placed).",
+        description="Runs the CancelOrder saga: the payment's hold voided (an order paid by "
+        "transfer, before holds, is refunded), the stock released, cancelled. 409 invalid_state "
+        "once shipping or shipped (or while still being placed).",
     )
     def post(self, request: Request, order_id: UUID) -> Response:
         return Response(cancel_order(request, order_id))

@@ -1,12 +1,12 @@
 """The orders context's use cases: the catalogue's stock, and orders placed, shipped and
-cancelled as sagas that take payment through the ledger's application API."""
+cancelled as sagas that pay through the ledger's application API (``orders.payments``)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import RecordConflictError
@@ -19,6 +19,8 @@ from orders.domain import (
     Order,
     OrderNotFound,
     OrderStatus,
+    PaymentExpired,
+    PaymentMethod,
     Product,
     ProductExists,
     ProductNotFound,
@@ -26,23 +28,42 @@ from orders.domain import (
     check_quantity,
     product_id,
 )
+from orders.payments import Payments
 from orders.saga import (
+    NO_DEADLINE,
     CancelOrder,
     OrderCancellation,
     Ordering,
     OrderPlacement,
     OrderSaga,
-    Payments,
+    OrderShipment,
     PlaceOrder,
+    ShipOrder,
     cancellation_id,
     payment_id,
     placement_id,
+    saga_ids,
+    shipment_id,
 )
-from sagas.engine import AfterCommit, SagaRunner, SagaStatus, deadline_from_now, unfinished_saga_ids
+from sagas.engine import (
+    AfterCommit,
+    SagaDefinition,
+    SagaRunner,
+    SagaStatus,
+    deadline_from_now,
+    unfinished_saga_ids,
+)
 
 logger = logging.getLogger(__name__)
+S = TypeVar("S", bound=OrderSaga)
 
 MAX_ORDER_LINES = 50
+# Each kind of order saga, and the definition that runs it.
+DEFINITIONS: dict[type[OrderSaga], type[SagaDefinition[Ordering, Any]]] = {
+    OrderPlacement: PlaceOrder,
+    OrderCancellation: CancelOrder,
+    OrderShipment: ShipOrder,
+}
 
 
 class OrdersApplication(EventSourcedApplication):
@@ -51,6 +72,8 @@ class OrdersApplication(EventSourcedApplication):
     snapshotting_intervals = {Product: 200}
     saga_deadline_seconds = 60.0
     currency = "EUR"  # the shop's prices, and the merchant account that takes its payments
+    payment_hold_seconds: float | None = None  # how long a payment waits to be captured: the
+    # hold's expiry (None: the ledger's default, a week); an order not shipped by then is unpaid
     payments: Payments  # the ledger's application API, wired by the composition root
 
     # --- The catalogue ---------------------------------------------------------------------
@@ -100,7 +123,7 @@ class OrdersApplication(EventSourcedApplication):
         unknown SKU (ProductNotFound).
         """
         order_id = order_id or uuid4()
-        runner = self.placement_runner(after_commit)
+        runner = self.runner(OrderPlacement, after_commit)
         saga_id = placement_id(order_id)
         if self.find(saga_id, OrderPlacement) is not None:
             return runner.run(saga_id)
@@ -114,6 +137,7 @@ class OrdersApplication(EventSourcedApplication):
             total=sum(i["price"] * i["quantity"] for i in items),
             currency=self.currency,
             payment_id=payment_id(saga_id),
+            payment=PaymentMethod.HOLD.value,
             deadline=deadline_from_now(self.saga_deadline_seconds),
         )
         return runner.start(saga)
@@ -137,27 +161,37 @@ class OrdersApplication(EventSourcedApplication):
             raise OrderNotFound(f"Order {order_id} not found.")
         return order
 
-    def ship_order(self, order_id: UUID) -> Order:
-        """Ship a confirmed order: what it reserved leaves the shelf, in the same transaction."""
-
-        def attempt() -> Order:
+    def ship_order(self, order_id: UUID, *, after_commit: AfterCommit | None = None) -> Order:
+        """Ship a confirmed order as the ShipOrder saga: capture its payment, then ship it and
+        commit its stock. Asking again is ``invalid_state`` (the order is shipped), as is
+        shipping an order that is not confirmed. A payment whose hold expired before this is
+        ``payment_expired``, and the order is then cancelled and its stock released.
+        """
+        runner = self.runner(OrderShipment, after_commit)
+        saga_id = shipment_id(order_id)
+        shipment = self.find(saga_id, OrderShipment)
+        if shipment is None:
             order = self.get_order(order_id)
-            order.ship()
-            products = [self.get_product(item["sku"]) for item in order.items]
-            for product in products:
-                product.commit(order.id)
-            self.save(order, *products)
-            return order
-
-        return self.retrying(attempt)
+            order.check_status(OrderStatus.CONFIRMED, doing="ship")
+            shipment = runner.start(self._saga_for(order, OrderShipment, NO_DEADLINE))
+        elif shipment.is_finished:  # shipped (or cancelled) by an earlier request
+            self.get_order(order_id).check_status(OrderStatus.CONFIRMED, doing="ship")
+        else:
+            shipment = runner.run(saga_id)  # a shipment a crash interrupted
+        if shipment.failure_code == PaymentExpired.code:
+            raise PaymentExpired(shipment.failure_reason or f"Order {order_id} is unpaid.")
+        if shipment.status != SagaStatus.COMPLETED:
+            raise InvalidState(shipment.failure_reason or f"Order {order_id} cannot be shipped.")
+        return self.get_order(order_id)
 
     def cancel_order(self, order_id: UUID, *, after_commit: AfterCommit | None = None) -> Order:
-        """Cancel a confirmed order as the CancelOrder saga: refund, release, cancelled.
+        """Cancel a confirmed order as the CancelOrder saga: its payment given back (the hold
+        voided, so no money moves; an order paid by transfer is refunded), its stock released.
 
         A cancelled order stays cancelled (asking again changes nothing); one still being
-        placed, or already shipped, is ``invalid_state``.
+        placed, being shipped or shipped is ``invalid_state``.
         """
-        runner = self.cancellation_runner(after_commit)
+        runner = self.runner(OrderCancellation, after_commit)
         saga_id = cancellation_id(order_id)
         if self.find(saga_id, OrderCancellation) is not None:
             saga = runner.run(saga_id)
@@ -166,49 +200,48 @@ class OrdersApplication(EventSourcedApplication):
             if order.status == OrderStatus.CANCELLED:
                 return order
             order.check_status(OrderStatus.CONFIRMED, doing="cancel")
-            saga = runner.start(
-                OrderCancellation(
-                    id=saga_id,
-                    order_id=order.id,
-                    customer=order.customer,
-                    account=order.account,
-                    items=order.items,
-                    total=order.total,
-                    currency=order.currency,
-                    payment_id=order.payment_id,
-                    deadline=deadline_from_now(self.saga_deadline_seconds),
-                )
-            )
+            deadline = deadline_from_now(self.saga_deadline_seconds)
+            saga = runner.start(self._saga_for(order, OrderCancellation, deadline))
         if saga.status != SagaStatus.COMPLETED:
             raise InvalidState(saga.failure_reason or f"Order {order_id} cannot be cancelled.")
         return self.get_order(order_id)
 
+    def _saga_for(self, order: Order, kind: type[S], deadline: datetime) -> S:
+        """A saga of a placed order, which pays as the order did (a cancellation, a shipment)."""
+        assert order.payment_method is not None, "a confirmed order has paid"
+        return kind(
+            id=saga_ids(order.id)[kind],
+            order_id=order.id,
+            customer=order.customer,
+            account=order.account,
+            items=order.items,
+            total=order.total,
+            currency=order.currency,
+            payment_id=order.payment_id,
+            payment=order.payment_method.value,
+            deadline=deadline,
+        )
+
     def history_of(self, order_id: UUID) -> tuple[UUID, ...]:
         """The aggregates whose events are an order's history: the order and its sagas (its
-        placement, and its cancellation if it has one)."""
-        return (order_id, placement_id(order_id), cancellation_id(order_id))
+        placement, and its cancellation or shipment if it has one)."""
+        return (order_id, *saga_ids(order_id).values())
 
     # --- Sagas -----------------------------------------------------------------------------
 
-    def placement_runner(
-        self, after_commit: AfterCommit | None = None
-    ) -> SagaRunner[Ordering, OrderPlacement]:
+    def runner(
+        self, kind: type[S], after_commit: AfterCommit | None = None
+    ) -> SagaRunner[Ordering, S]:
+        """The runner of one kind of order saga (``DEFINITIONS``)."""
         return SagaRunner(
-            self, PlaceOrder, Ordering(self, self.payments), after_commit=after_commit
-        )
-
-    def cancellation_runner(
-        self, after_commit: AfterCommit | None = None
-    ) -> SagaRunner[Ordering, OrderCancellation]:
-        return SagaRunner(
-            self, CancelOrder, Ordering(self, self.payments), after_commit=after_commit
+            self, DEFINITIONS[kind], Ordering(self, self.payments), after_commit=after_commit
         )
 
     def unfinished_sagas(self, older_than_seconds: float = 0.0) -> list[OrderSaga]:
         """Order sagas left mid-way whose last step is older than the given age."""
         now = datetime.now(UTC)
         found: list[OrderSaga] = []
-        for saga_class in (OrderPlacement, OrderCancellation):
+        for saga_class in DEFINITIONS:
             for saga_id in unfinished_saga_ids(self, saga_class):
                 saga = self.find(saga_id, saga_class)
                 if saga is None or saga.is_finished:
@@ -218,11 +251,8 @@ class OrdersApplication(EventSourcedApplication):
         return found
 
     def order_sagas(self, order_id: UUID) -> list[OrderSaga]:
-        """The sagas of one order that exist: its placement, then its cancellation."""
-        found = [
-            self.find(placement_id(order_id), OrderPlacement),
-            self.find(cancellation_id(order_id), OrderCancellation),
-        ]
+        """The sagas of one order that exist: its placement, then its cancellation or shipment."""
+        found = (self.find(i, kind) for kind, i in saga_ids(order_id).items())
         return [saga for saga in found if saga is not None]
 
     def recover_sagas(self, older_than_seconds: float = 0.0) -> list[OrderSaga]:
@@ -242,12 +272,8 @@ class OrdersApplication(EventSourcedApplication):
         return [saga if saga.is_finished else self._resume(saga) for saga in sagas]
 
     def _resume(self, saga: OrderSaga) -> OrderSaga:
-        runs: dict[type[OrderSaga], Callable[[UUID], OrderSaga]] = {
-            OrderPlacement: self.placement_runner().run,
-            OrderCancellation: self.cancellation_runner().run,
-        }
         try:
-            return runs[type(saga)](saga.id)
+            return self.runner(type(saga)).run(saga.id)
         except RefundRefused as refusal:
             logger.warning("order saga %s waits for its refund: %s", saga.id, refusal)
             return self.load(saga.id)

@@ -51,11 +51,17 @@ class InvalidState(OrdersError):
 
 
 class PaymentRefused(OrdersError):
-    """The ledger did not complete the payment; ``code`` is the ledger's reason."""
+    """The ledger did not take, or capture, the payment; ``code`` is the ledger's reason."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class PaymentExpired(OrdersError):
+    """The order's hold expired before the order shipped: the payment can no longer be taken."""
+
+    code = "payment_expired"
 
 
 class RefundRefused(OrdersError):
@@ -161,15 +167,33 @@ class OrderStatus(StrEnum):
     CONFIRMED = "confirmed"
     CANCELLING = "cancelling"  # a cancellation has begun: refund and release are under way
     CANCELLED = "cancelled"
+    SHIPPING = "shipping"  # a shipment has begun: the payment is being captured
     SHIPPED = "shipped"
+
+
+class PaymentMethod(StrEnum):
+    """How an order pays. Orders placed before holds paid by transfer, and keep doing so."""
+
+    HOLD = "hold"  # authorised when placed, captured when shipped, voided if cancelled before
+    TRANSFER = "transfer"  # taken when placed, refunded if cancelled
+
+
+class PaymentStatus(StrEnum):
+    PROCESSED = "processed"  # by transfer: the money moved when the order was placed
+    REFUNDED = "refunded"
+    AUTHORIZED = "authorized"  # by hold: the money is held on the customer's account
+    CAPTURED = "captured"
+    VOIDED = "voided"
+    EXPIRED = "expired"  # the hold ran out before the order shipped
 
 
 class Order(Aggregate):
     """A customer's order: what it holds and what it cost, and each status it passes through.
 
     ``items`` are ``{"sku", "quantity", "price"}`` with the unit price in cents at the time of
-    ordering; ``total`` is their sum. Payment and refund are recorded here, by transfer id,
-    once the ledger has completed them, so the order's own log tells its whole story.
+    ordering; ``total`` is their sum. The payment's story is recorded here — authorised,
+    captured, voided or expired by hold id; or, for orders placed before holds, processed and
+    refunded by transfer id — once the ledger has done each, so the order's own log tells it.
     """
 
     @event("Created")
@@ -188,15 +212,40 @@ class Order(Aggregate):
         self.total = total
         self.currency = currency
         self.status = OrderStatus.PENDING
-        self.payment_id: UUID | None = None
+        self.payment_id: UUID | None = None  # the hold's id, or the transfer's
+        self.payment_method: PaymentMethod | None = None
+        self.payment_status: PaymentStatus | None = None
         self.refund_id: UUID | None = None
         self.cancel_reason: str | None = None
 
     # --- Commands ------------------------------------------------------------------------
+    # The ledger's answers are recorded once: the same record offered again (a resumed saga)
+    # changes nothing.
 
     def record_payment(self, transfer_id: UUID) -> None:
         if self.payment_id is None:
             self._payment_processed(transfer_id, self.total)
+
+    def record_authorization(self, hold_id: UUID) -> None:
+        if self.payment_id is None:
+            self._payment_authorized(hold_id, self.total)
+
+    def record_capture(self) -> None:
+        if self.pending_hold is not None:
+            self._payment_captured(self.pending_hold, self.total)
+
+    def record_void(self) -> None:
+        if self.pending_hold is not None:
+            self._payment_voided(self.pending_hold, self.total)
+
+    def record_expiry(self) -> None:
+        if self.pending_hold is not None:
+            self._payment_expired(self.pending_hold, self.total)
+
+    @property
+    def pending_hold(self) -> UUID | None:
+        """The hold that authorises the payment, while it is neither captured nor released."""
+        return self.payment_id if self.payment_status == PaymentStatus.AUTHORIZED else None
 
     def confirm(self) -> None:
         if self.status != OrderStatus.CONFIRMED:
@@ -209,28 +258,63 @@ class Order(Aggregate):
             self._cancellation_requested()
 
     def record_refund(self, transfer_id: UUID) -> None:
-        if self.payment_id is not None and self.refund_id is None:
+        if self.payment_status == PaymentStatus.PROCESSED:
             self._payment_refunded(transfer_id, self.total)
 
     def cancel(self, reason: str) -> None:
         """End the order; sagas call it once stock and money are back where they were."""
         if self.status != OrderStatus.CANCELLED:
-            self.check_status(OrderStatus.PENDING, OrderStatus.CANCELLING, doing="cancel")
+            self.check_status(
+                OrderStatus.PENDING, OrderStatus.CANCELLING, OrderStatus.SHIPPING, doing="cancel"
+            )
             self._cancelled(reason)
 
+    def request_shipment(self) -> None:
+        if self.status != OrderStatus.SHIPPING:
+            self.check_status(OrderStatus.CONFIRMED, doing="ship")
+            self._shipment_requested()
+
     def ship(self) -> None:
-        self.check_status(OrderStatus.CONFIRMED, doing="ship")
-        self._shipped()
+        """Ship an order being shipped; one paid by hold, once its payment is captured."""
+        if self.status != OrderStatus.SHIPPED:
+            self.check_status(OrderStatus.SHIPPING, doing="ship")
+            if self.payment_method == PaymentMethod.HOLD:
+                self.check_payment(PaymentStatus.CAPTURED, doing="ship")
+            self._shipped()
 
     def check_status(self, *allowed: OrderStatus, doing: str) -> None:
         if self.status not in allowed:
             raise InvalidState(f"Order {self.id} is {self.status}; cannot {doing} it.")
+
+    def check_payment(self, allowed: PaymentStatus, *, doing: str) -> None:
+        if self.payment_status != allowed:
+            raise InvalidState(
+                f"Order {self.id}'s payment is {self.payment_status}; cannot {doing} it."
+            )
 
     # --- Events ----------------------------------------------------------------------------
 
     @event("PaymentProcessed")
     def _payment_processed(self, transfer_id: UUID, amount: int) -> None:
         self.payment_id = transfer_id
+        self.payment_method, self.payment_status = PaymentMethod.TRANSFER, PaymentStatus.PROCESSED
+
+    @event("PaymentAuthorized")
+    def _payment_authorized(self, hold_id: UUID, amount: int) -> None:
+        self.payment_id = hold_id
+        self.payment_method, self.payment_status = PaymentMethod.HOLD, PaymentStatus.AUTHORIZED
+
+    @event("PaymentCaptured")
+    def _payment_captured(self, hold_id: UUID, amount: int) -> None:
+        self.payment_status = PaymentStatus.CAPTURED
+
+    @event("PaymentVoided")
+    def _payment_voided(self, hold_id: UUID, amount: int) -> None:
+        self.payment_status = PaymentStatus.VOIDED
+
+    @event("PaymentExpired")
+    def _payment_expired(self, hold_id: UUID, amount: int) -> None:
+        self.payment_status = PaymentStatus.EXPIRED
 
     @event("Confirmed")
     def _confirmed(self) -> None:
@@ -243,11 +327,16 @@ class Order(Aggregate):
     @event("PaymentRefunded")
     def _payment_refunded(self, transfer_id: UUID, amount: int) -> None:
         self.refund_id = transfer_id
+        self.payment_status = PaymentStatus.REFUNDED
 
     @event("Cancelled")
     def _cancelled(self, reason: str) -> None:
         self.status = OrderStatus.CANCELLED
         self.cancel_reason = reason
+
+    @event("ShipmentRequested")
+    def _shipment_requested(self) -> None:
+        self.status = OrderStatus.SHIPPING
 
     @event("Shipped")
     def _shipped(self) -> None:

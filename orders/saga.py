@@ -1,34 +1,59 @@
-"""PlaceOrder and CancelOrder: the orders context's sagas, across the orders and ledger stores.
+"""PlaceOrder, CancelOrder and ShipOrder: the orders context's sagas, across the orders and
+ledger stores.
 
     PlaceOrder
     step             compensation
     create_order     cancel_order
     reserve_stock    release_stock
-    take_payment     refund_payment   (pivot; remote: a ledger transfer, in the ledger's store)
+    take_payment     refund_payment   (pivot; remote: the order's hold, in the ledger's store)
     confirm_order    —
 
     CancelOrder (a confirmed order, at its owner's or staff's request)
-    request_cancellation   (pivot: refused once shipped; after it the order only goes back)
+    request_cancellation   (pivot: refused once shipping; after it the order only goes back)
     refund_payment, release_stock, cancel_order
 
+    ShipOrder (a confirmed order, at staff's request)
+    request_shipment       cancel_unpaid_order   (after it, cancelling is refused)
+    capture_payment        —   (pivot; remote: refused when the hold expired first)
+    ship_order             —
+
 Order, products and saga share the orders store, so each of those steps commits in one
-transaction with the saga's record of it. The payment commits in the ledger's store — maybe
-another database — so it cannot commit with anything here: it is idempotent by a transfer id
-derived from the saga id instead. A crash between the ledger's commit and ours is repaired by
-running the step again, which finds the same transfer finished and records it.
+transaction with the saga's record of it. The payment's steps commit in the ledger's store —
+maybe another database — so they cannot commit with anything here: each is idempotent by an id
+derived from the saga id instead (``orders.payments``). A crash between the ledger's commit and
+ours is repaired by running the step again, which finds the ledger's work done and records it.
+
+How a saga pays is recorded when it starts (``payment``): by hold, or, for orders placed
+before holds, by transfer. The payment's steps keep their names either way, so a saga stored
+before holds resumes at the step it stopped at and pays, or refunds, as it began to.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from itertools import count
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from kernel.errors import DomainError
-from orders.domain import InvalidState, Order, OutOfStock, PaymentRefused, RefundRefused
-from sagas.engine import Effects, Saga, SagaDefinition, SagaStatus, Step
+from orders.domain import (
+    InvalidState,
+    Order,
+    OutOfStock,
+    PaymentExpired,
+    PaymentMethod,
+    PaymentRefused,
+    Product,
+)
+from orders.payments import (
+    HOLD_EXPIRED,
+    Payments,
+    authorize,
+    capture,
+    pay_by_transfer,
+    refund_transfer,
+    release,
+)
+from sagas.engine import Effects, Saga, SagaDefinition, Step
 
 if TYPE_CHECKING:
     from orders.application import OrdersApplication
@@ -44,59 +69,20 @@ def cancellation_id(order_id: UUID) -> UUID:
     return uuid5(_SAGA_NAMESPACE, f"cancel:{order_id}")
 
 
+def shipment_id(order_id: UUID) -> UUID:
+    return uuid5(_SAGA_NAMESPACE, f"ship:{order_id}")
+
+
 def payment_id(saga_id: UUID) -> UUID:
+    """The id of a placement's payment: its hold's (or, before holds, its transfer's)."""
     return uuid5(saga_id, "payment")
 
 
-def refund_id(saga_id: UUID, attempt: int) -> UUID:
-    return uuid5(saga_id, f"refund:{attempt}")
-
-
-# --- What the orders context needs of the ledger: its application API, nothing more ---------
-
-
-class Account(Protocol):
-    @property
-    def id(self) -> UUID: ...
-
-
-class TransferOutcome(Protocol):
-    @property
-    def status(self) -> str: ...
-    @property
-    def is_finished(self) -> bool: ...
-    @property
-    def failed_step(self) -> str | None: ...
-    @property
-    def failure_code(self) -> str | None: ...
-    @property
-    def failure_reason(self) -> str | None: ...
-
-
-class Payments(Protocol):
-    """The ledger's application API, as the orders context uses it (``LedgerApplication``)."""
-
-    def merchant_account(self, currency: str) -> Account: ...
-
-    def owner_of(self, account_id: UUID) -> str:
-        """Who owns the account; the ledger's ``not_found`` error when there is none."""
-        ...
-
-    def transfer_funds(
-        self,
-        from_account: UUID,
-        to_account: UUID,
-        amount: int,
-        *,
-        transfer_id: UUID | None = None,
-        reference: str = "",
-    ) -> TransferOutcome:
-        """Run (or, for an existing ``transfer_id``, resume) a transfer to its end."""
-        ...
-
-    def find_transfer(self, transfer_id: UUID) -> TransferOutcome | None:
-        """The transfer, or None when there is none."""
-        ...
+# ShipOrder has no deadline of its own. The hold's expiry is the one that counts, and the ledger
+# keeps it: a capture after it is refused, and the shipment then compensates. A deadline of the
+# saga's could fail the capture step after the ledger had made the capture (a crash between the
+# two stores), and cancel an order whose money the merchant has.
+NO_DEADLINE = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -111,9 +97,13 @@ class Ordering:
 
 
 class OrderSaga(Saga):
-    """What both order sagas know: the order, its items and money, and the payment's id."""
+    """What every order saga knows: the order, its items and money, and how it is paid."""
 
     class Started(Saga.Started):
+        # Version 2 records how the order pays (``payment``). A saga stored before holds paid
+        # by transfer, and ``upcast_v1_v2`` reads its start so.
+        class_version = 2
+
         order_id: UUID
         customer: str
         account: UUID
@@ -121,6 +111,11 @@ class OrderSaga(Saga):
         total: int
         currency: str
         payment_id: UUID | None
+        payment: str  # a ``PaymentMethod``
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["payment"] = PaymentMethod.TRANSFER.value
 
     def __init__(
         self,
@@ -132,6 +127,7 @@ class OrderSaga(Saga):
         total: int,
         currency: str,
         payment_id: UUID | None,
+        payment: str,
         deadline: datetime,
     ) -> None:
         super().__init__(deadline)
@@ -142,6 +138,7 @@ class OrderSaga(Saga):
         self.total = total
         self.currency = currency
         self.payment_id = payment_id
+        self.payment = PaymentMethod(payment)
 
     @property
     def cancellation_reason(self) -> str:
@@ -172,6 +169,19 @@ class OrderCancellation(OrderSaga):
         return "cancelled_on_request"
 
 
+class OrderShipment(OrderSaga):
+    """The ShipOrder saga's progress. One per order (``shipment_id``)."""
+
+
+def saga_ids(order_id: UUID) -> dict[type[OrderSaga], UUID]:
+    """The ids an order's sagas have (or would have), by kind, each following from the order's."""
+    return {
+        OrderPlacement: placement_id(order_id),
+        OrderCancellation: cancellation_id(order_id),
+        OrderShipment: shipment_id(order_id),
+    }
+
+
 # --- Steps and compensations ----------------------------------------------------------------
 
 
@@ -195,47 +205,54 @@ def cancel_order(ctx: Ordering, saga: OrderSaga) -> Effects:
 
 def reserve_stock(ctx: Ordering, saga: OrderSaga) -> Effects:
     """All items or none: an item out of stock raises before anything is saved."""
-    products = [ctx.orders.get_product(item["sku"]) for item in saga.items]
+    products = _products(ctx, saga)
     for product, item in zip(products, saga.items, strict=True):
         product.reserve(saga.order_id, item["quantity"])
     return products
 
 
 def release_stock(ctx: Ordering, saga: OrderSaga) -> Effects:
-    products = [ctx.orders.get_product(item["sku"]) for item in saga.items]
+    products = _products(ctx, saga)
     for product in products:
         product.release(saga.order_id)
     return products
 
 
 def take_payment(ctx: Ordering, saga: OrderSaga) -> Effects:
-    payment = _run_payment(ctx, saga)
-    if payment.status != SagaStatus.COMPLETED:
-        code = payment.failure_code or "payment_failed"
-        if payment.failed_step == "credit_destination" and code != "currency_mismatch":
-            code = "merchant_unavailable"  # the customer could pay; the shop could not take it
-        raise PaymentRefused(code, payment.failure_reason or "The payment did not complete.")
-    order = ctx.orders.get_order(saga.order_id)
-    order.record_payment(_payment_id(saga))
+    """Authorise the order's total with a hold (or, begun before holds, take it by transfer)."""
+    if saga.payment == PaymentMethod.HOLD:
+        hold_id = authorize(ctx.payments, saga, ctx.orders.payment_hold_seconds)
+        order = ctx.orders.get_order(saga.order_id)
+        order.record_authorization(hold_id)
+    else:
+        transfer_id = pay_by_transfer(ctx.payments, saga)
+        order = ctx.orders.get_order(saga.order_id)
+        order.record_payment(transfer_id)
     return [order]
 
 
 def refund_payment(ctx: Ordering, saga: OrderSaga) -> Effects:
-    """Give back what the payment took; nothing when it took nothing.
-
-    PlaceOrder runs this only when ``take_payment`` ran out of time, and then the payment may
-    still be under way in a request that has not noticed. The only way to be sure it cannot
-    land after we looked is to run it to its end ourselves — the transfer id makes that request
-    and us one and the same transfer — and then refund whatever it took.
-    """
+    """Give back what the payment took — void its hold, or refund its transfer — and nothing
+    when it took nothing (``release``, ``refund_transfer``). The order records it."""
     if saga.payment_id is None:
         return []  # the order was never paid for
-    payment = _run_payment(ctx, saga)
-    if payment.status != SagaStatus.COMPLETED:
-        return []  # failed, or compensated by the ledger itself: no money moved
+    if saga.payment == PaymentMethod.HOLD:
+        hold = release(ctx.payments, saga, ctx.orders.payment_hold_seconds)
+        if hold is None:
+            return []
+        order = ctx.orders.get_order(saga.order_id)
+        order.record_authorization(hold.id)  # a step out of time never recorded it
+        if hold.status == HOLD_EXPIRED:
+            order.record_expiry()
+        else:
+            order.record_void()
+        return [order]
+    refunded = refund_transfer(ctx.payments, saga)
+    if refunded is None:
+        return []
     order = ctx.orders.get_order(saga.order_id)
     order.record_payment(saga.payment_id)
-    order.record_refund(_run_refund(ctx, saga))
+    order.record_refund(refunded)
     return [order]
 
 
@@ -251,55 +268,46 @@ def request_cancellation(ctx: Ordering, saga: OrderSaga) -> Effects:
     return [order]
 
 
-def _payment_id(saga: OrderSaga) -> UUID:
-    assert saga.payment_id is not None, "a placement always names its payment"
-    return saga.payment_id
+def request_shipment(ctx: Ordering, saga: OrderSaga) -> Effects:
+    order = ctx.orders.get_order(saga.order_id)
+    order.request_shipment()
+    return [order]
 
 
-def _run_payment(ctx: Ordering, saga: OrderSaga) -> TransferOutcome:
-    """The payment transfer, run or resumed to its end: customer to merchant, the order's total."""
-    try:
-        merchant = ctx.payments.merchant_account(saga.currency)
-        return ctx.payments.transfer_funds(
-            saga.account,
-            merchant.id,
-            saga.total,
-            transfer_id=_payment_id(saga),
-            reference=f"order {saga.order_id}",
-        )
-    except DomainError as error:  # refused before it started (no such account, ...): its code
-        raise PaymentRefused(error.code, str(error)) from error
+def cancel_unpaid_order(ctx: Ordering, saga: OrderSaga) -> Effects:
+    """The payment cannot be captured (its hold expired, say), so the order can never be paid
+    for: it is cancelled with the refusal's code, and its stock released, in one transaction."""
+    order = ctx.orders.get_order(saga.order_id)
+    if saga.failure_code == PaymentExpired.code:
+        order.record_expiry()
+    order.cancel(saga.cancellation_reason)
+    return [order, *release_stock(ctx, saga)]
 
 
-def _run_refund(ctx: Ordering, saga: OrderSaga) -> UUID:
-    """Refund the payment: merchant to customer, the same amount. Returns the refund's id.
+def capture_payment(ctx: Ordering, saga: OrderSaga) -> Effects:
+    """Take the money the order's hold set aside. An order paid by transfer paid when it was
+    placed: it has nothing to capture."""
+    if saga.payment != PaymentMethod.HOLD:
+        return []
+    capture(ctx.payments, saga)
+    order = ctx.orders.get_order(saga.order_id)
+    order.record_capture()
+    return [order]
 
-    Each attempt is a transfer with an id derived from the saga's and the attempt's number, so
-    repeating this finds and finishes the attempt under way instead of starting another. An
-    attempt the ledger refused (the customer's account frozen, say) ends that transfer; the next
-    try is attempt n + 1, and since it starts only once attempt n has ended refused, at most one
-    refund can ever complete.
-    """
-    merchant = ctx.payments.merchant_account(saga.currency)
-    for attempt in count():
-        transfer_id = refund_id(saga.id, attempt)
-        earlier = ctx.payments.find_transfer(transfer_id)
-        if earlier is not None and earlier.is_finished and earlier.status != SagaStatus.COMPLETED:
-            continue
-        refund = ctx.payments.transfer_funds(
-            merchant.id,
-            saga.account,
-            saga.total,
-            transfer_id=transfer_id,
-            reference=f"refund of order {saga.order_id}",
-        )
-        if refund.status == SagaStatus.COMPLETED:
-            return transfer_id
-        raise RefundRefused(
-            f"The refund of order {saga.order_id} was refused ({refund.failure_code}); "
-            "it will be retried."
-        )
-    raise AssertionError("unreachable")
+
+def ship_order(ctx: Ordering, saga: OrderSaga) -> Effects:
+    """The order ships, and what it reserved leaves the shelf, in one transaction."""
+    order = ctx.orders.get_order(saga.order_id)
+    order.ship()
+    products = _products(ctx, saga)
+    for product in products:
+        product.commit(saga.order_id)
+    return [order, *products]
+
+
+def _products(ctx: Ordering, saga: OrderSaga) -> list[Product]:
+    """The products of the order's items, in the items' order."""
+    return [ctx.orders.get_product(item["sku"]) for item in saga.items]
 
 
 # --- The sagas, as their steps ---------------------------------------------------------------
@@ -324,4 +332,14 @@ class CancelOrder(SagaDefinition[Ordering, OrderCancellation]):
         Step("refund_payment", refund_payment),
         Step("release_stock", release_stock),
         Step("cancel_order", cancel_order),
+    )
+
+
+class ShipOrder(SagaDefinition[Ordering, OrderShipment]):
+    saga_class = OrderShipment
+    business_errors = (InvalidState, PaymentExpired, PaymentRefused)
+    steps = (
+        Step("request_shipment", request_shipment, compensation=cancel_unpaid_order),
+        Step("capture_payment", capture_payment, pivot=True, remote=True),
+        Step("ship_order", ship_order),
     )

@@ -288,6 +288,7 @@ class OrderSummaryProjector(AggregateRowProjector):
         "order.confirmed": "confirmed",
         "order.cancellation_requested": "cancelling",
         "order.cancelled": "cancelled",
+        "order.shipment_requested": "shipping",
         "order.shipped": "shipped",
     }
 

@@ -1,15 +1,26 @@
-"""Helpers the test layers share: funded accounts, balances, waiting for a condition, racing
-threads."""
+"""Helpers the test layers share: funded accounts, balances and the books, order sagas as the
+code before holds stored them, waiting for a condition, racing threads."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
+from eventsourcing.persistence import StoredEvent
+
+from kernel.application import EventSourcedApplication
 from ledger.application import LedgerApplication
+from ledger.holds import Hold
+from ops.audit import audit_store
+from orders.application import OrdersApplication
+from orders.domain import PaymentMethod
+from orders.saga import OrderPlacement, OrderSaga, payment_id, placement_id
+from sagas.engine import AfterCommit, deadline_from_now
 
 T = TypeVar("T")
 
@@ -25,6 +36,109 @@ def funded(
 
 def balances(ledger: LedgerApplication, *ids: UUID) -> list[int]:
     return [ledger.get_account(i).balance for i in ids]
+
+
+def posted_and_held(ledger: LedgerApplication, *ids: UUID) -> list[tuple[int, int]]:
+    """(posted, set aside by holds) of each account: its ``held``, or, for the account a hold
+    is for, its ``incoming``."""
+    return [(a.balance, a.held + a.incoming) for a in map(ledger.get_account, ids)]
+
+
+def payment_hold(ledger: LedgerApplication, payment_id: UUID | None) -> Hold:
+    """The hold an order's (or an order saga's) ``payment_id`` names."""
+    assert payment_id is not None, "paid by hold"
+    return ledger.get_hold(payment_id)
+
+
+class SimulatedCrash(Exception):
+    """Raised right after a commit: the process 'dies' before it can take another step."""
+
+
+def crash_after(transition: str) -> AfterCommit:
+    """A saga runner's after-commit hook that 'crashes' once ``transition`` has committed."""
+
+    def hook(saga: Any, done: str) -> None:
+        if done == transition:
+            raise SimulatedCrash(transition)
+
+    return hook
+
+
+def stock(
+    orders: OrdersApplication, skus: tuple[str, ...] = ("APPLE", "BREAD")
+) -> list[tuple[int, int]]:
+    """(on hand, reserved) of each product."""
+    return [(p.on_hand, p.reserved) for p in map(orders.get_product, skus)]
+
+
+def order_money(ledger: LedgerApplication, account: UUID) -> list[tuple[int, int]]:
+    """(posted, set aside) of the paying account and of the merchant's, once the books are
+    checked (``check_books``)."""
+    check_books(ledger)
+    return posted_and_held(ledger, account, ledger.merchant_account("EUR").id)
+
+
+def check_books(ledger: LedgerApplication) -> None:
+    """The books balance — for each currency every account's posted balance, the system's own
+    included, sums to zero — and the holds add up, as ``manage.py audit_ledger`` checks them
+    in the store (``ops.audit.audit_store``)."""
+    assert audit_store(ledger).discrepancies == []
+
+
+@contextmanager
+def stored_before_holds(app: EventSourcedApplication) -> Iterator[None]:
+    """While open, ``app`` stores each order saga's start as the code before holds did: with no
+    ``payment`` and no ``class_version`` (the library writes one only above 1) — the shape of
+    the starts in ``tests/fixtures/store_2026_12``. Only a saga paying by transfer can have been
+    stored so; ``OrderSaga.Started.upcast_v1_v2`` reads it back."""
+    original = app.mapper.to_stored_event
+
+    def as_before(event: Any) -> StoredEvent:
+        stored = original(event)
+        if not isinstance(event, OrderSaga.Started):
+            return stored
+        state = json.loads(stored.state)  # the transcoder's JSON: no cipher, no compression
+        assert (state.pop("class_version"), state.pop("payment")) == (2, "transfer")
+        old = json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()
+        return StoredEvent(stored.originator_id, stored.originator_version, stored.topic, old)
+
+    app.mapper.to_stored_event = as_before  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        del app.mapper.to_stored_event
+
+
+def place_order_before_holds(
+    orders: OrdersApplication,
+    customer: str,
+    account: UUID,
+    lines: list[tuple[str, int]],
+    *,
+    order_id: UUID | None = None,
+    after_commit: AfterCommit | None = None,
+) -> OrderPlacement:
+    """Place an order as the code before holds did: its saga pays by transfer, and its start is
+    stored in that code's shape (``stored_before_holds``)."""
+    order_id = order_id or uuid4()
+    items: list[dict[str, Any]] = [
+        {"sku": sku, "quantity": quantity, "price": orders.get_product(sku).price}
+        for sku, quantity in lines
+    ]
+    saga = OrderPlacement(
+        id=placement_id(order_id),
+        order_id=order_id,
+        customer=customer,
+        account=account,
+        items=items,
+        total=sum(i["price"] * i["quantity"] for i in items),
+        currency=orders.currency,
+        payment_id=payment_id(placement_id(order_id)),
+        payment=PaymentMethod.TRANSFER.value,
+        deadline=deadline_from_now(orders.saga_deadline_seconds),
+    )
+    with stored_before_holds(orders):
+        return orders.runner(OrderPlacement, after_commit).start(saga)
 
 
 def wait_for(

@@ -78,7 +78,8 @@ def test_an_account_reads_as_the_rest_api_shows_it(as_user: Any, world: Any) -> 
         "id": rest["id"], "owner": "alice", "currency": "EUR", "balance": rest["balance"],
         "status": "open", "version": rest["version"],
     }  # fmt: skip
-    assert rest["balance"] == "962.50"  # a deposit, a transfer and an order's payment
+    # A deposit and a transfer; the order's 12.50 is held, not taken: only less available.
+    assert (rest["balance"], rest["available"]) == ("975.00", "962.50")
 
 
 def test_another_customers_account_is_null_and_not_found_as_one_that_does_not_exist(
@@ -137,7 +138,7 @@ TRANSACTIONS = (
 def test_transactions_are_the_owners_and_not_found_for_another(as_user: Any, world: Any) -> None:
     entries = ask(as_user("alice"), TRANSACTIONS, a=world["current"])["data"]["transactions"]
     assert entries["results"] == [
-        {"kind": "transfer", "direction": "debit", "amount": "12.50"},  # the order's payment
+        {"kind": "hold", "direction": "debit", "amount": "12.50"},  # the order's payment, held
         {"kind": "transfer", "direction": "debit", "amount": "25.00"},
         {"kind": "deposit", "direction": "credit", "amount": "1000.00"},
     ]
@@ -183,7 +184,7 @@ def test_an_order_and_its_history_are_the_owners(as_user: Any, world: Any) -> No
     rest = alice.get(f"/api/orders/{world['order']}/history/").json()
     assert [s["status"] for s in history["statusHistory"]] == ["pending", "confirmed"]
     assert history["allEvents"] == rest["events"]  # the same envelopes, positions and all
-    assert {"payment.processed", "order_placement.completed"} <= {
+    assert {"payment.authorized", "order_placement.completed"} <= {
         e["type"] for e in history["allEvents"]
     }
     for query in (ORDER, HISTORY):

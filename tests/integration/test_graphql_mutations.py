@@ -12,7 +12,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from config.container import Container
-from tests.support import balances, funded, graphql
+from tests.support import balances, funded, graphql, posted_and_held
 
 pytestmark = pytest.mark.django_db
 
@@ -152,7 +152,7 @@ def place(client: APIClient, account: UUID, quantity: int, sku: str = "MUG", **h
     return graphql(client, PLACE, {"input": {"account": str(account), "items": items}}, **headers)
 
 
-def test_place_order_confirms_it_and_cancel_order_refunds_it(
+def test_place_order_confirms_it_and_cancel_order_voids_its_hold(
     alice: APIClient, accounts: Any, container: Container
 ) -> None:
     placed = place(alice, accounts["alice"], 2, HTTP_IDEMPOTENCY_KEY="mugs").json()["data"]
@@ -161,10 +161,10 @@ def test_place_order_confirms_it_and_cancel_order_refunds_it(
         "confirmed", "25.00", None,
     )  # fmt: skip
     assert place(alice, accounts["alice"], 2, HTTP_IDEMPOTENCY_KEY="mugs").json()["data"] == placed
-    assert balances(container.ledger, accounts["alice"]) == [7_500]
+    assert posted_and_held(container.ledger, accounts["alice"]) == [(10_000, 2_500)]
     cancelled = graphql(alice, CANCEL, {"id": order["id"]}).json()["data"]["cancelOrder"]
     assert cancelled == {"cancelReason": "cancelled_on_request", "order": {"status": "cancelled"}}
-    assert balances(container.ledger, accounts["alice"]) == [10_000]
+    assert posted_and_held(container.ledger, accounts["alice"]) == [(10_000, 0)]
     assert container.orders.get_product("MUG").available == 5
 
 

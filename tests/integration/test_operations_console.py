@@ -18,7 +18,7 @@ from messaging.runtime import relay_events, run_subscribers
 from projections.models import OrderSummary, TransferSummary
 from sagas.engine import Saga
 from tests.integration.conftest import Bus
-from tests.support import balances, funded
+from tests.support import balances, funded, posted_and_held
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -137,7 +137,8 @@ def test_pages_read_like_a_banks_money_with_its_currency_steps_as_lines_ids_as_l
 
     detail = admin_client.get(f"/admin/projections/accountsummary/{account}/change/")
     page = detail.content.decode()
-    assert readonly("72.00\u00a0EUR") in page  # 100.00, less the 25.00 transfer and the 3.00 order
+    assert readonly("75.00\u00a0EUR") in page  # 100.00, less the 25.00 transfer (the order's
+    # 3.00 is held, not taken)
     assert f"/admin/projections/ledgerentry/?account_id={account}" in page
     entries = admin_client.get(f"/admin/projections/ledgerentry/?account_id={account}")
     assert entries.context["cl"].result_count == 3
@@ -206,7 +207,7 @@ def test_recover_now_finishes_an_order_whose_placement_crashed(
     )
     assert f"Order {order_id}: OrderPlacement completed" in response.content.decode()
     assert orders.get_order(order_id).status == "confirmed"
-    assert balances(ledger, account) == [600]
+    assert posted_and_held(ledger, account) == [(1_000, 400)]
     assert orders.unfinished_sagas() == []
 
 
@@ -344,16 +345,16 @@ def test_the_trial_balance_shows_who_holds_the_money_and_a_sum_of_zero(
     container: Container, bus: Bus, shop: dict[str, UUID], admin_client: Client
 ) -> None:
     """The shop's money: alice's deposit (from the cash account), a transfer to bob, an order
-    paid to the merchant account; in EUR it sums to zero."""
+    whose payment is held for the merchant account; in EUR it sums to zero."""
     container.ledger.place_hold(shop["account"], funded(container.ledger, 0, owner="bob"), 500)
     project(container, bus)
     page = admin_client.get("/admin/operations/trial-balance/")
     assert page.status_code == 200
     (eur,) = page.context["balances"]
     rows = dict(eur["rows"])
-    assert rows["customers' accounts"] == "97.00\u00a0EUR"
-    assert rows["system:merchant"] == "3.00\u00a0EUR"  # two apples
+    assert rows["customers' accounts"] == "100.00\u00a0EUR"
+    assert rows["system:merchant"] == "0.00\u00a0EUR"  # two apples ordered: held, not taken
     assert rows["system:cash"] == "-100.00\u00a0EUR"
     assert rows["sum"] == "0.00\u00a0EUR"
-    assert (eur["held"], eur["incoming"]) == ("5.00\u00a0EUR", "5.00\u00a0EUR")
+    assert (eur["held"], eur["incoming"]) == ("8.00\u00a0EUR", "8.00\u00a0EUR")  # and the order's
     assert 'id="trial-balance-EUR"' in page.content.decode()

@@ -1,5 +1,5 @@
 """Many customers race for the last items: never oversold, every order confirmed or cancelled,
-and the merchant holds exactly what the confirmed orders cost."""
+and exactly what the confirmed orders cost held for the merchant."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from uuid import UUID
 from config.container import Container
 from orders.domain import OrderStatus
 from sagas.engine import SagaStatus
-from tests.support import balances, funded, released_together
+from tests.support import check_books, funded, released_together
 
 CUSTOMERS, LAST_ITEMS = 10, 4
 
@@ -43,7 +43,9 @@ def test_customers_racing_for_the_last_items_never_oversell(container: Container
         OrderStatus.CONFIRMED: LAST_ITEMS,
         OrderStatus.CANCELLED: CUSTOMERS - LAST_ITEMS,
     }
-    paid = sorted(balances(ledger, *wallets))
-    assert paid == [650] * LAST_ITEMS + [1_000] * (CUSTOMERS - LAST_ITEMS)
-    assert ledger.merchant_account("EUR").balance == 350 * LAST_ITEMS
+    held = sorted((a.balance, a.held) for a in map(ledger.get_account, wallets))
+    assert held == [(1_000, 0)] * (CUSTOMERS - LAST_ITEMS) + [(1_000, 350)] * LAST_ITEMS
+    merchant = ledger.merchant_account("EUR")
+    assert (merchant.balance, merchant.incoming) == (0, 350 * LAST_ITEMS)
+    check_books(ledger)
     assert orders.unfinished_sagas() == [] and ledger.unfinished_transfers() == []

@@ -1,11 +1,14 @@
 """Order sagas interrupted at every step boundary, across the orders and ledger stores, end
-exactly right: each order confirmed or cancelled, every unit of stock and every cent in place.
+exactly right: each order confirmed, shipped or cancelled, every unit of stock and every cent in
+place, and nothing left held for an order that has ended.
 
 Two kinds of crash. One after each transition the orders store commits (raised from the
-runner's after-commit hook). One inside the payment, after each transition the *ledger's* store
-commits — the last of them, "completed", is the crash between the two stores: the money has
-moved and the orders store has not heard. Recovery (``recover_sagas``) must finish or
-compensate every saga. The same proof runs with the two stores in two PostgreSQL databases.
+runner's after-commit hook). One right after the *ledger's* store commits a payment's move — a
+hold placed, captured or voided; for an order paid by transfer, each transition of the payment
+or refund transfer — which is the crash between the two stores: the ledger has moved, the
+orders store has not heard. Recovery (``recover_sagas``) must finish or compensate every saga.
+Each order pays by hold, or, as orders placed before holds did, by transfer (its sagas stored
+in that code's shape). The same proof runs with the two stores in two PostgreSQL databases.
 """
 
 from __future__ import annotations
@@ -21,30 +24,40 @@ from config.container import Container, build_container
 from ledger.application import LedgerApplication
 from ops.recovery import recover
 from orders.application import OrdersApplication
-from orders.domain import OrderStatus
-from orders.saga import Ordering, PlaceOrder, TransferOutcome
-from sagas.engine import Saga, SagaRunner, SagaStatus
+from orders.domain import OrderStatus, PaymentMethod
+from orders.payments import HoldOutcome, TransferOutcome
+from orders.saga import Ordering, OrderPlacement, PlaceOrder
+from sagas.engine import AfterCommit, SagaRunner, SagaStatus
 from tests.conftest import CONTEXTS, admin_connection, database_url, postgres_server_url
-from tests.support import balances, funded
+from tests.support import (
+    SimulatedCrash,
+    crash_after,
+    funded,
+    order_money,
+    place_order_before_holds,
+    stock,
+    stored_before_holds,
+)
+
+LINES = [("APPLE", 2), ("BREAD", 1)]  # 6.00 of a shop with 5 apples and 1 loaf
+Money = list[tuple[int, int]]
+PAID_BY = [PaymentMethod.HOLD, PaymentMethod.TRANSFER]
+# (customer's posted, held), (merchant's posted, expected), after each way an order can end;
+# and (on hand, reserved) of the apples and the loaf.
+HELD = [(10_000, 600), (0, 600)]
+PAID = [(9_400, 0), (600, 0)]
+UNTOUCHED = [(10_000, 0), (0, 0)]
+CONFIRMED = {PaymentMethod.HOLD: HELD, PaymentMethod.TRANSFER: PAID}
+RESERVED, RELEASED, SHIPPED = [(5, 2), (1, 1)], [(5, 0), (1, 0)], [(3, 0), (0, 0)]
 
 
-class SimulatedCrash(Exception):
-    """Raised right after a commit: the process 'dies' before it can take another step."""
+class LedgerCrashing:
+    """The ledger's application API, crashing once the ledger has committed ``what``: a move of
+    a hold (``place_hold``, ``capture_hold``, ``void_hold``), or a transition of a transfer
+    (``succeeded:debit_source``)."""
 
-
-def crash_after(transition: str) -> Any:
-    def hook(saga: Saga, done: str) -> None:
-        if done == transition:
-            raise SimulatedCrash(transition)
-
-    return hook
-
-
-class LedgerCrashingAfter:
-    """The ledger's application API, with the payment transfer crashing after ``transition``."""
-
-    def __init__(self, ledger: LedgerApplication, transition: str) -> None:
-        self.ledger, self.transition = ledger, transition
+    def __init__(self, ledger: LedgerApplication, what: str) -> None:
+        self.ledger, self.what = ledger, what
 
     def merchant_account(self, currency: str) -> Any:
         return self.ledger.merchant_account(currency)
@@ -52,13 +65,28 @@ class LedgerCrashingAfter:
     def owner_of(self, account_id: UUID) -> str:
         return self.ledger.owner_of(account_id)
 
+    def get_hold(self, hold_id: UUID) -> HoldOutcome:
+        return self.ledger.get_hold(hold_id)
+
     def find_transfer(self, transfer_id: UUID) -> TransferOutcome | None:
         return self.ledger.find_transfer(transfer_id)
 
+    def place_hold(self, *args: Any, **kwargs: Any) -> HoldOutcome:
+        return self._crashing("place_hold", self.ledger.place_hold(*args, **kwargs))
+
+    def capture_hold(self, hold_id: UUID) -> HoldOutcome:
+        return self._crashing("capture_hold", self.ledger.capture_hold(hold_id))
+
+    def void_hold(self, hold_id: UUID) -> HoldOutcome:
+        return self._crashing("void_hold", self.ledger.void_hold(hold_id))
+
     def transfer_funds(self, *args: Any, **kwargs: Any) -> TransferOutcome:
-        return self.ledger.transfer_funds(
-            *args, after_commit=crash_after(self.transition), **kwargs
-        )
+        return self.ledger.transfer_funds(*args, after_commit=crash_after(self.what), **kwargs)
+
+    def _crashing(self, move: str, hold: HoldOutcome) -> HoldOutcome:
+        if move == self.what:
+            raise SimulatedCrash(move)
+        return hold
 
 
 @pytest.fixture(params=["shared", "federated"] if postgres_server_url() else ["shared"])
@@ -91,18 +119,17 @@ def shop(apps: Container) -> tuple[OrdersApplication, LedgerApplication]:
     return apps.orders, apps.ledger
 
 
-def stock(orders: OrdersApplication) -> list[tuple[int, int]]:
-    return [(p.on_hand, p.reserved) for p in map(orders.get_product, ("APPLE", "BREAD"))]
-
-
-def money(ledger: LedgerApplication, account: UUID) -> list[int]:
-    return balances(ledger, account, ledger.merchant_account("EUR").id)
-
-
-def recover_everything(apps: Container) -> None:
-    recover(apps, 0.0)
-    assert recover(apps, 0.0) == []
-    assert apps.orders.unfinished_sagas() == [] and apps.ledger.unfinished_transfers() == []
+def place(
+    orders: OrdersApplication,
+    paid_by: PaymentMethod,
+    account: UUID,
+    lines: list[tuple[str, int]] = LINES,
+    after_commit: AfterCommit | None = None,
+) -> OrderPlacement:
+    """Place an order that pays by hold, or by transfer as the code before holds did."""
+    if paid_by == PaymentMethod.HOLD:
+        return orders.place_order("alice", account, lines, after_commit=after_commit)
+    return place_order_before_holds(orders, "alice", account, lines, after_commit=after_commit)
 
 
 def the_order(orders: OrdersApplication) -> Any:
@@ -110,6 +137,19 @@ def the_order(orders: OrdersApplication) -> Any:
         n.originator_id for n in orders.notifications_after(0, 1000) if "Order.Created" in n.topic
     }
     return orders.get_order(UUID(str(order_id)))
+
+
+def ended(apps: Container, account: UUID) -> tuple[OrderStatus, list[tuple[int, int]], Money]:
+    """Once recovery has run (twice: the second finds nothing left): the order's status, the
+    stock, and the money (``order_money``: the books checked), after checking that the only
+    hold still pending is a confirmed order's own."""
+    recover(apps, 0.0)
+    assert recover(apps, 0.0) == []
+    assert apps.orders.unfinished_sagas() == [] and apps.ledger.unfinished_transfers() == []
+    order = the_order(apps.orders)
+    live = order.status == OrderStatus.CONFIRMED and order.payment_method == PaymentMethod.HOLD
+    assert apps.ledger.pending_hold_ids() == ([order.payment_id] if live else [])
+    return order.status, stock(apps.orders), order_money(apps.ledger, account)
 
 
 # The transitions each saga commits, in order (a start commits with its first step, an end
@@ -120,38 +160,39 @@ CONFIRMING = [
     "succeeded:take_payment",
     "succeeded:confirm_order",
 ]
-PAYMENT = ["succeeded:debit_source", "succeeded:credit_destination"]
+# What the ledger commits of a payment, by how the order pays.
+BY_TRANSFER = ["succeeded:debit_source", "succeeded:credit_destination"]
+PAYING = [(PaymentMethod.HOLD, "place_hold"), *((PaymentMethod.TRANSFER, t) for t in BY_TRANSFER)]
+GIVING_BACK = [
+    (PaymentMethod.HOLD, "void_hold"),
+    *((PaymentMethod.TRANSFER, t) for t in BY_TRANSFER),
+]
 
 
+@pytest.mark.parametrize("paid_by", PAID_BY)
 @pytest.mark.parametrize("transition", CONFIRMING)
 def test_a_crash_after_each_step_of_a_confirming_order_is_recovered(
-    apps: Container, transition: str
+    apps: Container, paid_by: PaymentMethod, transition: str
 ) -> None:
     orders, ledger = shop(apps)
     account = funded(ledger, 10_000)
     with pytest.raises(SimulatedCrash):
-        orders.place_order("alice", account, [("APPLE", 2), ("BREAD", 1)],
-                           after_commit=crash_after(transition))  # fmt: skip
-    recover_everything(apps)
-    assert the_order(orders).status == OrderStatus.CONFIRMED
-    assert stock(orders) == [(5, 2), (1, 1)]
-    assert money(ledger, account) == [9_400, 600]
+        place(orders, paid_by, account, after_commit=crash_after(transition))
+    assert ended(apps, account) == (OrderStatus.CONFIRMED, RESERVED, CONFIRMED[paid_by])
+    assert the_order(orders).payment_method == paid_by
 
 
-@pytest.mark.parametrize("transition", PAYMENT)
+@pytest.mark.parametrize(("paid_by", "what"), PAYING)
 def test_a_crash_inside_the_payment_in_the_ledger_store_is_recovered(
-    apps: Container, transition: str
+    apps: Container, paid_by: PaymentMethod, what: str
 ) -> None:
     orders, ledger = shop(apps)
     account = funded(ledger, 10_000)
-    orders.payments = LedgerCrashingAfter(ledger, transition)
+    orders.payments = LedgerCrashing(ledger, what)
     with pytest.raises(SimulatedCrash):
-        orders.place_order("alice", account, [("APPLE", 2), ("BREAD", 1)])
+        place(orders, paid_by, account)
     orders.payments = ledger
-    recover_everything(apps)
-    assert the_order(orders).status == OrderStatus.CONFIRMED
-    assert stock(orders) == [(5, 2), (1, 1)]
-    assert money(ledger, account) == [9_400, 600]
+    assert ended(apps, account) == (OrderStatus.CONFIRMED, RESERVED, CONFIRMED[paid_by])
 
 
 OUT_OF_STOCK = ["succeeded:create_order", "failed:reserve_stock", "compensated:create_order"]
@@ -173,37 +214,34 @@ def test_a_crash_after_each_step_of_a_cancelled_order_is_recovered(
     apps: Container, refusal: str, transition: str
 ) -> None:
     orders, ledger = shop(apps)
-    account = funded(ledger, 100 if refusal == "insufficient_funds" else 10_000)
+    cents = 100 if refusal == "insufficient_funds" else 10_000
+    account = funded(ledger, cents)
     if refusal == "merchant_closed":
         ledger.close_account(ledger.merchant_account("EUR").id)
     quantity = 2 if refusal == "out_of_stock" else 1
     with pytest.raises(SimulatedCrash):
         orders.place_order("alice", account, [("APPLE", 2), ("BREAD", quantity)],
                            after_commit=crash_after(transition))  # fmt: skip
-    recover_everything(apps)
-    assert the_order(orders).status == OrderStatus.CANCELLED
-    assert stock(orders) == [(5, 0), (1, 0)]
-    assert money(ledger, account) == [100 if refusal == "insufficient_funds" else 10_000, 0]
+    assert ended(apps, account) == (OrderStatus.CANCELLED, RELEASED, [(cents, 0), (0, 0)])
+    code = "merchant_unavailable" if refusal == "merchant_closed" else refusal
+    assert the_order(orders).cancel_reason == code
 
 
-@pytest.mark.parametrize("transition", PAYMENT)
-def test_a_payment_crashed_in_the_ledger_and_then_out_of_time_is_refunded_exactly_once(
-    apps: Container, transition: str
+@pytest.mark.parametrize(("paid_by", "what"), PAYING)
+def test_a_payment_crashed_in_the_ledger_and_then_out_of_time_is_given_back_exactly_once(
+    apps: Container, paid_by: PaymentMethod, what: str
 ) -> None:
     orders, ledger = shop(apps)
     account = funded(ledger, 10_000)
-    orders.payments = LedgerCrashingAfter(ledger, transition)
+    orders.payments = LedgerCrashing(ledger, what)
     with pytest.raises(SimulatedCrash):
-        orders.place_order("alice", account, [("APPLE", 2)])
+        place(orders, paid_by, account)
     orders.payments = ledger
     (saga,) = orders.unfinished_sagas()
     late = lambda: datetime.now(UTC) + timedelta(hours=1)  # noqa: E731
     runner = SagaRunner(orders, PlaceOrder, Ordering(orders, ledger), clock=late)
     assert runner.run(saga.id).status == SagaStatus.COMPENSATED
-    recover_everything(apps)
-    assert the_order(orders).status == OrderStatus.CANCELLED
-    assert stock(orders) == [(5, 0), (1, 0)]
-    assert money(ledger, account) == [10_000, 0]
+    assert ended(apps, account) == (OrderStatus.CANCELLED, RELEASED, UNTOUCHED)
 
 
 CANCELLING = [
@@ -214,33 +252,84 @@ CANCELLING = [
 ]
 
 
+def cancel(orders: OrdersApplication, paid_by: PaymentMethod, order_id: UUID, **kwargs: Any) -> Any:
+    """Cancel the order; one paid by transfer, as the code before holds did."""
+    if paid_by == PaymentMethod.HOLD:
+        return orders.cancel_order(order_id, **kwargs)
+    with stored_before_holds(orders):
+        return orders.cancel_order(order_id, **kwargs)
+
+
+@pytest.mark.parametrize("paid_by", PAID_BY)
 @pytest.mark.parametrize("transition", CANCELLING)
 def test_a_crash_after_each_step_of_a_cancellation_is_recovered(
-    apps: Container, transition: str
+    apps: Container, paid_by: PaymentMethod, transition: str
 ) -> None:
     orders, ledger = shop(apps)
     account = funded(ledger, 10_000)
-    placement = orders.place_order("alice", account, [("APPLE", 2), ("BREAD", 1)])
+    placement = place(orders, paid_by, account)
     with pytest.raises(SimulatedCrash):
-        orders.cancel_order(placement.order_id, after_commit=crash_after(transition))
-    recover_everything(apps)
-    assert the_order(orders).status == OrderStatus.CANCELLED
-    assert stock(orders) == [(5, 0), (1, 0)]
-    assert money(ledger, account) == [10_000, 0]
+        cancel(orders, paid_by, placement.order_id, after_commit=crash_after(transition))
+    assert ended(apps, account) == (OrderStatus.CANCELLED, RELEASED, UNTOUCHED)
 
 
-@pytest.mark.parametrize("transition", PAYMENT)
-def test_a_crash_inside_the_refund_in_the_ledger_store_is_recovered(
-    apps: Container, transition: str
+@pytest.mark.parametrize(("paid_by", "what"), GIVING_BACK)
+def test_a_crash_inside_the_void_or_refund_in_the_ledger_store_is_recovered(
+    apps: Container, paid_by: PaymentMethod, what: str
 ) -> None:
     orders, ledger = shop(apps)
     account = funded(ledger, 10_000)
-    placement = orders.place_order("alice", account, [("APPLE", 2), ("BREAD", 1)])
-    orders.payments = LedgerCrashingAfter(ledger, transition)
+    placement = place(orders, paid_by, account)
+    orders.payments = LedgerCrashing(ledger, what)
     with pytest.raises(SimulatedCrash):
-        orders.cancel_order(placement.order_id)
+        cancel(orders, paid_by, placement.order_id)
     orders.payments = ledger
-    recover_everything(apps)
-    assert the_order(orders).status == OrderStatus.CANCELLED
-    assert stock(orders) == [(5, 0), (1, 0)]
-    assert money(ledger, account) == [10_000, 0]
+    assert ended(apps, account) == (OrderStatus.CANCELLED, RELEASED, UNTOUCHED)
+
+
+SHIPPING = ["succeeded:request_shipment", "succeeded:capture_payment", "succeeded:ship_order"]
+
+
+@pytest.mark.parametrize("paid_by", PAID_BY)
+@pytest.mark.parametrize("transition", SHIPPING)
+def test_a_crash_after_each_step_of_a_shipment_is_recovered(
+    apps: Container, paid_by: PaymentMethod, transition: str
+) -> None:
+    orders, ledger = shop(apps)
+    account = funded(ledger, 10_000)
+    placement = place(orders, paid_by, account)
+    with pytest.raises(SimulatedCrash):
+        orders.ship_order(placement.order_id, after_commit=crash_after(transition))
+    assert ended(apps, account) == (OrderStatus.SHIPPED, SHIPPED, PAID)
+
+
+def test_a_crash_inside_the_capture_in_the_ledger_store_is_recovered(apps: Container) -> None:
+    orders, ledger = shop(apps)
+    account = funded(ledger, 10_000)
+    placement = place(orders, PaymentMethod.HOLD, account)
+    orders.payments = LedgerCrashing(ledger, "capture_hold")
+    with pytest.raises(SimulatedCrash):
+        orders.ship_order(placement.order_id)
+    orders.payments = ledger
+    assert ended(apps, account) == (OrderStatus.SHIPPED, SHIPPED, PAID)
+
+
+EXPIRED_SHIPPING = [
+    "succeeded:request_shipment",
+    "failed:capture_payment",
+    "compensated:request_shipment",
+]
+
+
+@pytest.mark.parametrize("transition", EXPIRED_SHIPPING)
+def test_a_crash_after_each_step_of_a_shipment_whose_hold_expired_is_recovered(
+    apps: Container, transition: str
+) -> None:
+    orders, ledger = shop(apps)
+    orders.payment_hold_seconds = 0  # the hold is due the moment it is placed
+    account = funded(ledger, 10_000)
+    placement = place(orders, PaymentMethod.HOLD, account)
+    with pytest.raises(SimulatedCrash):
+        orders.ship_order(placement.order_id, after_commit=crash_after(transition))
+    assert ended(apps, account) == (OrderStatus.CANCELLED, RELEASED, UNTOUCHED)
+    assert the_order(orders).cancel_reason == "payment_expired"

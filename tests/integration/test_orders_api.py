@@ -1,5 +1,6 @@
-"""Orders over HTTP: the catalogue, placing, each refusal with exact stock and money after it,
-shipping and cancelling, privacy, idempotency, and the projection-backed reads."""
+"""Orders over HTTP: the catalogue, placing (the total held on the paying account), each refusal
+with exact stock and money after it, shipping (the hold captured) and cancelling (the hold
+voided: nothing moves), privacy, idempotency, and the projection-backed reads."""
 
 from __future__ import annotations
 
@@ -16,12 +17,18 @@ from tests.integration.conftest import Bus
 from tests.integration.test_ledger_api import assert_error, balance, deposit, open_account
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ORDER_PROJECTIONS = ["projection:orders", "projection:products"]
+ORDER_PROJECTIONS = ["projection:orders", "projection:products", "projection:transactions"]
 
 
 def project(container: Container, bus: Bus) -> None:
     asyncio.run(relay_events(container.applications, bus.url, once=True, stop=asyncio.Event()))
     asyncio.run(run_subscribers(ORDER_PROJECTIONS, bus.url, once=True))
+
+
+def statement(client: APIClient, account: str) -> list[tuple[str, str, str, str]]:
+    """The account's transactions, oldest first: (kind, phase, direction, amount)."""
+    entries = client.get(f"/api/accounts/{account}/transactions/").json()["results"]
+    return [(e["kind"], e["phase"], e["direction"], e["amount"]) for e in reversed(entries)]
 
 
 @pytest.fixture
@@ -70,7 +77,13 @@ def merchant_balance(container: Container) -> int:
     return container.ledger.merchant_account("EUR").balance
 
 
-def test_an_order_is_placed_confirmed_paid_and_read_back(
+def held(container: Container, account: str) -> tuple[int, int]:
+    """What holds set aside: on the account, and for the merchant."""
+    merchant = container.ledger.merchant_account("EUR")
+    return container.ledger.get_account(UUID(account)).held, merchant.incoming
+
+
+def test_an_order_is_placed_confirmed_with_its_total_held_and_read_back(
     container: Container, bus: Bus, shop: None, alice: APIClient, wallet: str
 ) -> None:
     response = place(alice, wallet, ("APPLE", 2), ("BREAD", 1))
@@ -81,7 +94,10 @@ def test_an_order_is_placed_confirmed_paid_and_read_back(
         {"sku": "APPLE", "quantity": 2, "price": "1.50"},
         {"sku": "BREAD", "quantity": 1, "price": "3.00"},
     ]
-    assert balance(alice, wallet) == "94.00" and merchant_balance(container) == 600
+    # Held, not taken: the balance is unchanged, 6.00 of it is no longer available.
+    assert balance(alice, wallet) == "100.00" and merchant_balance(container) == 0
+    assert held(container, wallet) == (600, 600)
+    assert container.ledger.get_account(UUID(wallet)).available == 94_00
     assert stock(container) == {"APPLE": (5, 2), "BREAD": (1, 1)}
 
     project(container, bus)
@@ -98,6 +114,10 @@ def test_an_order_is_placed_confirmed_paid_and_read_back(
     products = {p["sku"]: p for p in alice.get("/api/products/").json()["results"]}
     assert (products["APPLE"]["available"], products["BREAD"]["available"]) == (3, 0)
     assert products["APPLE"]["price"] == "1.50"
+    assert statement(alice, wallet) == [
+        ("deposit", "posted", "credit", "100.00"),
+        ("hold", "pending", "debit", "6.00"),
+    ]
 
 
 def test_the_history_puts_the_projection_beside_the_event_store(
@@ -114,9 +134,10 @@ def test_the_history_puts_the_projection_beside_the_event_store(
         "pending", "confirmed", "cancelling", "cancelled",
     ]  # fmt: skip
     types = [e["type"] for e in history["events"]]
-    for name in ("order.created", "payment.processed", "order.confirmed", "payment.refunded",
+    for name in ("order.created", "payment.authorized", "order.confirmed", "payment.voided",
                  "order.cancelled"):  # fmt: skip
         assert name in types
+    assert "payment.processed" not in types and "payment.refunded" not in types
     created = next(e for e in history["events"] if e["type"] == "order.created")
     assert created["data"]["total"] == "1.50" and created["source"] == "orders"
     # Each event, the sagas' among them, with its position in the orders log.
@@ -139,6 +160,7 @@ def test_out_of_stock_on_the_second_item_cancels_and_holds_nothing(
     assert str(order.status) == "cancelled"
     assert stock(container) == {"APPLE": (5, 0), "BREAD": (1, 0)}
     assert balance(alice, wallet) == "100.00" and merchant_balance(container) == 0
+    assert held(container, wallet) == (0, 0)
 
 
 @pytest.mark.parametrize(
@@ -163,7 +185,7 @@ def test_a_refused_payment_cancels_and_leaves_stock_and_money_exact(
     assert container.ledger.get_account(UUID(account)).balance == (
         100 if setup == "poor" else 10_000
     )
-    assert merchant_balance(container) == 0
+    assert merchant_balance(container) == 0 and held(container, account) == (0, 0)
 
 
 def test_bad_orders_are_400_and_change_nothing(
@@ -197,6 +219,62 @@ def test_ship_and_cancel(
     assert_error(staff_client.post(f"/api/orders/{kept}/ship/"), 409, "invalid_state")
     assert stock(container) == {"APPLE": (3, 0), "BREAD": (1, 0)}
     assert balance(alice, wallet) == "97.00" and merchant_balance(container) == 300
+    assert held(container, wallet) == (0, 0)
+
+
+def test_shipping_captures_the_held_total(
+    container: Container, bus: Bus, shop: None, alice: APIClient, staff_client: APIClient,
+    wallet: str,
+) -> None:  # fmt: skip
+    order = place(alice, wallet, ("APPLE", 2), ("BREAD", 1)).json()["id"]
+    response = staff_client.post(f"/api/orders/{order}/ship/")
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "shipped"
+    assert balance(alice, wallet) == "94.00" and merchant_balance(container) == 600
+    assert held(container, wallet) == (0, 0)
+    assert stock(container) == {"APPLE": (3, 0), "BREAD": (0, 0)}
+    project(container, bus)
+    assert statement(alice, wallet) == [
+        ("deposit", "posted", "credit", "100.00"),
+        ("hold", "pending", "debit", "6.00"),
+        ("hold", "released", "debit", "6.00"),
+        ("hold", "posted", "debit", "6.00"),  # captured: now it moved
+    ]
+    types = [e["type"] for e in alice.get(f"/api/orders/{order}/history/").json()["events"]]
+    assert {"payment.authorized", "order.shipment_requested", "payment.captured",
+            "order.shipped"} <= set(types)  # fmt: skip
+
+
+def test_cancelling_before_shipping_moves_no_money(
+    container: Container, bus: Bus, shop: None, alice: APIClient, wallet: str
+) -> None:
+    order = place(alice, wallet, ("APPLE", 2), ("BREAD", 1)).json()["id"]
+    response = alice.post(f"/api/orders/{order}/cancel/")
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert balance(alice, wallet) == "100.00" and merchant_balance(container) == 0
+    assert held(container, wallet) == (0, 0)
+    project(container, bus)
+    assert statement(alice, wallet) == [  # a pending entry and its release; nothing posted
+        ("deposit", "posted", "credit", "100.00"),
+        ("hold", "pending", "debit", "6.00"),
+        ("hold", "released", "debit", "6.00"),
+    ]
+    entries = alice.get(f"/api/accounts/{wallet}/transactions/").json()["results"]
+    assert {e["balance_after"] for e in entries} == {"100.00"}
+
+
+def test_shipping_an_order_whose_hold_expired_is_refused_and_cancels_it(
+    container: Container, shop: None, alice: APIClient, staff_client: APIClient, wallet: str
+) -> None:
+    container.orders.payment_hold_seconds = 0  # the hold is due the moment it is placed
+    order = place(alice, wallet, ("APPLE", 2)).json()["id"]
+    assert_error(staff_client.post(f"/api/orders/{order}/ship/"), 409, "payment_expired")
+    assert str(container.orders.get_order(UUID(order)).status) == "cancelled"
+    assert stock(container) == {"APPLE": (5, 0), "BREAD": (1, 0)}
+    assert balance(alice, wallet) == "100.00" and merchant_balance(container) == 0
+    assert held(container, wallet) == (0, 0)
+    assert_error(staff_client.post(f"/api/orders/{order}/ship/"), 409, "invalid_state")
+    assert alice.post(f"/api/orders/{order}/cancel/").json()["status"] == "cancelled"
 
 
 def test_another_customers_order_is_not_found(
@@ -218,7 +296,8 @@ def test_the_same_idempotency_key_places_one_order(
     again = place(alice, wallet, ("APPLE", 1), key="order-1")
     assert (first.status_code, again.status_code) == (201, 201)
     assert first.json() == again.json()
-    assert stock(container)["APPLE"] == (5, 1) and balance(alice, wallet) == "98.50"
+    assert stock(container)["APPLE"] == (5, 1) and balance(alice, wallet) == "100.00"
+    assert held(container, wallet) == (150, 150)
     refused = place(alice, wallet, ("BREAD", 5), key="order-2")
     assert place(alice, wallet, ("BREAD", 5), key="order-2").json() == (refused.json())
     assert_error(place(alice, wallet, ("APPLE", 2), key="order-1"), 422,

@@ -43,11 +43,13 @@ def test_the_demo_has_users_money_stock_transfers_and_orders(container: Containe
     assert staff.is_staff and staff.is_superuser
     assert not get_user_model().objects.get(username="alice").is_staff
 
-    # alice: 20,000.00 in, 250.00 saved, 40.00 from bob, 12,000.00 to bob, an order of 33.00;
-    # bob: 500.00 in, 40.00 to alice, an order of 12.50 and one of 34.90 refunded.
+    # alice: 20,000.00 in, 250.00 saved, 40.00 from bob, 12,000.00 to bob, an order of 33.00
+    # shipped (its hold captured); bob: 500.00 in, 40.00 to alice, an order of 12.50 confirmed
+    # (held, not taken) and one of 34.90 cancelled (its hold voided).
     assert balances(container.ledger, ALICE_CURRENT, ALICE_SAVINGS, BOB_CURRENT) == [
-        7_757_00, 250_00, 12_447_50,
+        7_757_00, 250_00, 12_460_00,
     ]  # fmt: skip
+    assert container.ledger.get_account(BOB_CURRENT).held == 12_50
     orders = container.orders
     statuses = [
         orders.get_order(demo_id(f"order:{name}")).status

@@ -12,6 +12,8 @@ from orders.domain import (
     Order,
     OrderStatus,
     OutOfStock,
+    PaymentMethod,
+    PaymentStatus,
     Product,
     product_id,
     status_history,
@@ -81,16 +83,74 @@ def new_order() -> Order:
                  currency="EUR")  # fmt: skip
 
 
-def test_an_order_is_confirmed_shipped_and_then_cannot_be_cancelled() -> None:
-    order = new_order()
-    order.record_payment(uuid4())
+def test_an_order_paid_by_hold_ships_only_once_its_payment_is_captured() -> None:
+    order, hold = new_order(), uuid4()
+    order.record_authorization(hold)
+    order.record_authorization(uuid4())  # recorded once
     order.confirm()
+    assert (order.payment_id, order.payment_method, order.payment_status, order.pending_hold) == (
+        hold, PaymentMethod.HOLD, PaymentStatus.AUTHORIZED, hold,
+    )  # fmt: skip
+    with pytest.raises(InvalidState):
+        order.ship()  # a shipment is requested first
+    order.request_shipment()
+    order.request_shipment()
+    with pytest.raises(InvalidState):
+        order.request_cancellation()  # being shipped
+    with pytest.raises(InvalidState):
+        order.ship()  # not captured yet
+    order.record_capture()
+    order.record_void()  # captured: nothing left to void
     order.ship()
-    assert order.status == OrderStatus.SHIPPED
+    order.ship()  # the step again (a resumed saga): nothing more
+    assert (order.status, order.payment_status, order.pending_hold) == (
+        OrderStatus.SHIPPED, PaymentStatus.CAPTURED, None,
+    )  # fmt: skip
     with pytest.raises(InvalidState):
         order.request_cancellation()
     with pytest.raises(InvalidState):
-        order.ship()
+        order.request_shipment()
+    history = status_history(order.collect_events())
+    assert [h["status"] for h in history] == ["pending", "confirmed", "shipping", "shipped"]
+
+
+def test_an_order_paid_by_transfer_ships_with_nothing_to_capture() -> None:
+    order = new_order()
+    order.record_payment(uuid4())
+    order.confirm()
+    order.request_shipment()
+    order.record_capture()  # nothing authorised: nothing recorded
+    order.ship()
+    assert (order.status, order.payment_method, order.payment_status) == (
+        OrderStatus.SHIPPED, PaymentMethod.TRANSFER, PaymentStatus.PROCESSED,
+    )  # fmt: skip
+
+
+def test_an_order_whose_payment_expired_while_shipping_is_cancelled() -> None:
+    order = new_order()
+    order.record_authorization(uuid4())
+    order.confirm()
+    order.request_shipment()
+    order.record_expiry()
+    order.record_capture()  # expired: nothing to capture
+    order.cancel("payment_expired")
+    assert (order.status, order.payment_status) == (OrderStatus.CANCELLED, PaymentStatus.EXPIRED)
+
+
+def test_a_confirmed_order_paid_by_hold_is_cancelled_with_its_hold_voided() -> None:
+    order = new_order()
+    order.record_authorization(uuid4())
+    order.confirm()
+    order.request_cancellation()
+    with pytest.raises(InvalidState):
+        order.request_shipment()
+    order.record_void()
+    order.record_expiry()  # voided already: recorded once
+    order.record_refund(uuid4())  # nothing was taken by transfer: nothing to refund
+    order.cancel("cancelled_on_request")
+    assert (order.status, order.payment_status, order.refund_id) == (
+        OrderStatus.CANCELLED, PaymentStatus.VOIDED, None,
+    )  # fmt: skip
 
 
 def test_a_confirmed_order_is_cancelled_through_cancelling_and_stays_cancelled() -> None:
