@@ -81,11 +81,11 @@ class WebDoor:
             body = await asyncio.wait_for(self.read_body(scope, receive), self.body_timeout)
         except TimeoutError:
             message = f"The request body did not arrive within {self.body_timeout:g} s."
-            await refuse(send, 408, "body_too_slow", message)
+            await send_all(send, refusal(408, "body_too_slow", message))
             return
         except BodyTooLarge:
             message = f"The request body is larger than {self.max_body} bytes."
-            await refuse(send, 413, "body_too_large", message)
+            await send_all(send, refusal(413, "body_too_large", message))
             return
         except ClientGone:
             return
@@ -149,14 +149,21 @@ def replay(body: bytes) -> Receive:
     return receive
 
 
-async def refuse(send: Send, status: int, code: str, message: str) -> None:
-    """An answer in the API's error shape (``api.exception_handlers.error_body``), sent before
-    any application saw the request; the connection then closes, the body unread."""
+def refusal(status: int, code: str, message: str) -> list[Message]:
+    """An answer in the API's error shape (``api.exception_handlers.error_body``), for a request
+    no application saw; the connection then closes, the rest of its body unread."""
     body = json.dumps({"code": code, "message": message, "details": {}}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    return [
+        {"type": "http.response.start", "status": status, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    ]
+
+
+async def send_all(send: Send, messages: list[Message]) -> None:
+    for message in messages:
+        await send(message)
