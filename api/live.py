@@ -101,7 +101,12 @@ def live_stream(
             if not isinstance(request, ASGIRequest):
                 raise HubUnavailable("Live updates need the ASGI server (ops.web_server).")
             this_hub = hub()
-            listener = Listener(user.get_username(), interest.accepts, settings.LIVE_QUEUE)
+            listener = Listener(
+                user.get_username(),
+                interest.accepts,
+                settings.LIVE_QUEUE,
+                everyone=interest.username is None,
+            )
             last = await this_hub.join(listener)
         except TooManyStreams as exc:
             return refused(exceptions.Throttled(wait=RETRY_MILLISECONDS / 1000, detail=str(exc)))
@@ -174,10 +179,23 @@ async def events(
     hub: Hub, listener: Listener, last: int, resume: int | None, heartbeat: float
 ) -> AsyncIterator[bytes]:
     """The stream: what came after ``resume`` up to ``last`` (read from the stream), then what
-    the hub hands the listener. A client that goes away cancels this (Django's ASGI handler
-    does), and the listener leaves the hub."""
+    the hub hands the listener. A client that goes away cancels the task writing it out
+    (Django's ASGI handler does), and the listener leaves the hub."""
+    forgotten = False
+
+    def forget(*_: object) -> None:
+        nonlocal forgotten
+        if not forgotten:
+            forgotten = True
+            hub.leave(listener)
+            STREAMS.dec()
+
     STREAMS.inc()
+    # The task that writes the stream out ends with it, whether it ends here or is cancelled
+    # while a write waits; when it is, Django closes this generator only once it is collected.
     listener.task = asyncio.current_task()
+    if listener.task is not None:
+        listener.task.add_done_callback(forget)
     try:
         yield b"retry: %d\n\n" % RETRY_MILLISECONDS
         after = last if resume is None else resume
@@ -200,8 +218,7 @@ async def events(
             frames = [event.frame for event in waiting if event.sequence > after]
             yield b"".join(frames) if frames else b": heartbeat\n\n"
     finally:
-        hub.leave(listener)
-        STREAMS.dec()
+        forget()
 
 
 def reset_frame(after: int) -> bytes:

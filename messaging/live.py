@@ -55,7 +55,7 @@ SLICE = 100
 # A stream cut off for falling behind is told so; one whose client reads nothing cannot even be
 # told (its writes wait on the socket), so after this long it is ended from outside.
 CUT_OFF_SECONDS = 1.0
-READY_SECONDS = 5.0  # how long a new stream waits for the hub's consumer before 503
+READY_SECONDS = 10.0  # how long a new stream waits for the hub's consumer before 503
 RETRY_SECONDS = (0.2, 5.0)  # first and longest back-off between attempts
 
 
@@ -105,6 +105,7 @@ class Listener:
     username: str
     accepts: Callable[[LiveEvent], bool]
     capacity: int
+    everyone: bool = False  # offered every event (staff), not only those that concern it
     waiting: deque[LiveEvent] = field(default_factory=deque)
     ended: str | None = None  # why the hub stopped serving it, once it has
     task: asyncio.Task[Any] | None = None  # the task writing the stream out, once it writes
@@ -159,9 +160,12 @@ class Hub:
         self.per_user = per_user
         self.total = total
         self.listeners: set[Listener] = set()
+        # Who is offered what: every event to the listeners under None (staff), an event that
+        # concerns a user to that user's. A slice costs the listeners it reaches, not them all.
+        self._audience: dict[str | None, set[Listener]] = {}
         self.last: int | None = None  # the last sequence handed out (None: never subscribed)
         self.resubscribes = 0
-        self._joining = 0
+        self._joining: Counter[str] = Counter()  # streams waiting for the subscription, by user
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._js: JetStreamContext | None = None
@@ -171,16 +175,17 @@ class Hub:
     async def join(self, listener: Listener) -> int:
         """Serve ``listener`` from now on; return the last sequence handed out before it joined
         (every later event is offered to it). ``TooManyStreams`` or ``HubUnavailable`` if not."""
-        users = Counter(other.username for other in self.listeners)
+        # Streams still joining count too: many may wait for the subscription at once.
+        users = self._joining + Counter(other.username for other in self.listeners)
         if users[listener.username] >= self.per_user:
             raise TooManyStreams(f"{listener.username} has {self.per_user} streams open already.")
-        if len(self.listeners) + self._joining >= self.total:
+        if users.total() >= self.total:
             raise TooManyStreams(f"This process serves {self.total} streams already.")
         try:
             self.url()
         except Exception as exc:  # no NATS configured at all: no use waiting for it
             raise HubUnavailable(str(exc)) from None
-        self._joining += 1
+        self._joining[listener.username] += 1
         try:
             self._start()
             try:
@@ -188,17 +193,19 @@ class Hub:
             except TimeoutError:
                 raise HubUnavailable("NATS does not answer.") from None
         finally:
-            self._joining -= 1
+            self._joining[listener.username] -= 1
         # No await from here on: the hub hands out nothing between reading `last` and the
         # listener's joining, so it receives exactly the events after `last`.
         assert self.last is not None
         self.listeners.add(listener)
+        self._audience.setdefault(_key(listener), set()).add(listener)
         return self.last
 
     def leave(self, listener: Listener) -> None:
         """Stop serving ``listener``; with no listener left, drop the subscription."""
         self.listeners.discard(listener)
-        if not self.listeners and not self._joining and self._task is not None:
+        self._audience.get(_key(listener), set()).discard(listener)
+        if not self.listeners and not self._joining.total() and self._task is not None:
             self._task.cancel()
             self._task = None
             self._ready.clear()
@@ -208,6 +215,7 @@ class Hub:
         for listener in list(self.listeners):
             listener.end("the server is stopping; resume with Last-Event-ID")
         self.listeners.clear()
+        self._audience.clear()
         task, self._task = self._task, None
         self._ready.clear()
         if task is not None:
@@ -293,13 +301,17 @@ class Hub:
                     fresh.append(message)
                     newest = message.metadata.sequence.stream
             events = await self._events_of(fresh) if self.listeners else []
+            everyone = list(self._audience.get(None, ()))
             for event in events:
-                for listener in list(self.listeners):
+                for listener in everyone:
                     listener.offer(event)
+                for user in event.owners:
+                    for listener in list(self._audience.get(user, ())):
+                        listener.offer(event)
             if fresh:
                 self.last = max(self.last, fresh[-1].metadata.sequence.stream)
             for listener in [one for one in self.listeners if one.ended]:
-                self.listeners.discard(listener)
+                self.leave(listener)
             await asyncio.sleep(0)  # the streams write out what was just queued
 
     async def _events_of(self, messages: Sequence[Msg]) -> list[LiveEvent]:
@@ -389,3 +401,7 @@ class Hub:
             self._start()
             await self._ready.wait()
         return self._js
+
+
+def _key(listener: Listener) -> str | None:
+    return None if listener.everyone else listener.username

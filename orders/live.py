@@ -1,16 +1,23 @@
 """Who each event the orders context publishes concerns, for live updates (``GET /api/live/``):
 the customer whose order it is about. A customer sees its orders' events, their sagas' steps,
 their payments and refunds, and the stock reserved, released or committed for them; the
-catalogue's own events (a product made, stock added) are for staff. The envelope says who when
-it carries it; otherwise the orders application does, read once: an order's customer never
-changes, so it is remembered."""
+catalogue's own events (a product made, stock added) are for staff.
+
+The envelope says who when it carries it (an order's creation, a saga's start); otherwise the
+orders application does. An order's customer never changes, so what those first events said is
+remembered, by the order's id and by its saga's, for the events that follow: the stream itself
+keeps the answer at hand, and the store is read only for an order that began before the process
+was listening.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 from uuid import UUID
+
+from cachetools import LRUCache
 
 from config.container import get_container
 from orders.domain import Order
@@ -18,6 +25,9 @@ from orders.saga import OrderSaga
 
 # Events whose aggregate is a product, and which name the order they hold stock for.
 _STOCK_FOR_AN_ORDER = frozenset({"inventory.reserved", "inventory.released", "inventory.committed"})
+# An order's or an order saga's customer, by its id. Read by the hub and by catching-up streams.
+_CUSTOMERS: LRUCache[UUID, str] = LRUCache(maxsize=100_000)
+_LOCK = threading.Lock()
 
 
 def owners(envelope: Mapping[str, Any]) -> frozenset[str]:
@@ -27,9 +37,13 @@ def owners(envelope: Mapping[str, Any]) -> frozenset[str]:
     aggregate = event_type.rsplit(".", 1)[0]
     data = envelope.get("data") or {}
     subject = UUID(str(envelope["aggregate_id"]))
+    if "customer" in data:  # an order's creation, a saga's start (which names its order)
+        with _LOCK:
+            _CUSTOMERS[subject] = data["customer"]
+            if "order_id" in data:
+                _CUSTOMERS[UUID(data["order_id"])] = data["customer"]
+        return frozenset({data["customer"]})
     try:
-        if "customer" in data:  # an order's creation, a saga's start
-            return frozenset({data["customer"]})
         if event_type in _STOCK_FOR_AN_ORDER:
             return frozenset({customer_of(UUID(data["order_id"]), Order)})
         if aggregate in ("order", "payment"):
@@ -41,11 +55,16 @@ def owners(envelope: Mapping[str, Any]) -> frozenset[str]:
     return frozenset()
 
 
-@lru_cache(maxsize=10_000)
 def customer_of(aggregate_id: UUID, kind: type[Order] | type[OrderSaga]) -> str:
-    """The customer of an order or of an order's saga; ``LookupError`` when there is none
-    (not remembered: only what exists is)."""
-    found = get_container().orders.find(aggregate_id, kind)
-    if found is None:
-        raise LookupError(f"no {kind.__name__} {aggregate_id}")
-    return str(found.customer)
+    """The customer of an order or of an order's saga: remembered, or read from the store (then
+    remembered); ``LookupError`` when there is none."""
+    with _LOCK:
+        known = _CUSTOMERS.get(aggregate_id)
+    if known is None:
+        found = get_container().orders.find(aggregate_id, kind)
+        if found is None:
+            raise LookupError(f"no {kind.__name__} {aggregate_id}")
+        known = str(found.customer)
+        with _LOCK:
+            _CUSTOMERS[aggregate_id] = known
+    return known

@@ -497,3 +497,25 @@ def test_without_nats_a_stream_is_refused_with_503(
     server = web_server(NATS_URL=f"nats://127.0.0.1:{free_port()}")
     headers = assert_refused(server.open(token=alice), 503, "unavailable")
     assert headers["Retry-After"] == "1"
+
+
+def test_a_burst_of_streams_from_one_user_gets_exactly_its_limit(
+    web_server: Callable[..., LiveServer], bus: Bus
+) -> None:
+    """Twenty streams asked for at once, while the hub is still subscribing: the ones waiting
+    for it count, so five are served and the rest refused."""
+    alice = token_for("alice")
+    server = web_server(EVENTBANK_LIVE_STREAMS_PER_USER="5")
+    burst = []
+    for _ in range(20):
+        connection = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        connection.sendall(
+            f"GET /api/live/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {alice}\r\n\r\n"
+            .encode()
+        )  # fmt: skip
+        burst.append(connection)
+    statuses = [connection.recv(12) for connection in burst]
+    assert statuses.count(b"HTTP/1.1 200") == 5
+    assert statuses.count(b"HTTP/1.1 429") == 15
+    for connection in burst:
+        connection.close()
