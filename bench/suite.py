@@ -331,11 +331,12 @@ def transfers(
         for _ in range(ROUNDS):
             pgbench.run(per_round)
             web_round(http_rounds, over_http)
-            # The relay runs, so the streams' hubs have the round's events to hand out; it
-            # starts once the streams are open, its backlog not in their way.
+            # The relay runs, so the streams' hubs have the round's events to hand out. The
+            # streams open once it has published what the rounds before left: a hub serves what
+            # is published from its start on, so the round measures the steady state.
             with (
-                live_streams(port, watchers, LIVE_STREAMS),
                 pipeline_running(container, env, project=False),
+                live_streams(port, watchers, LIVE_STREAMS),
             ):
                 streams_split.append(sorted(connections(port, workers)))
                 web_round(streams_rounds, over_http)

@@ -37,7 +37,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from messaging.connection import connect
 from messaging.stream import StreamSettings
-from messaging.subscriber import FETCH_TIMEOUTS, UndecodableMessage, decode
+from messaging.subscriber import FETCH_TIMEOUTS, UndecodableMessage, decode_payload
 
 logger = logging.getLogger(__name__)
 
@@ -297,9 +297,10 @@ class Hub:
             assert self.last is not None
             fresh, newest = [], self.last
             for message in messages:  # in stream order; anything at or before `last` is had
-                if message.metadata.sequence.stream > newest:
-                    fresh.append(message)
-                    newest = message.metadata.sequence.stream
+                sequence = message.metadata.sequence.stream  # parsed anew at each reading
+                if sequence > newest:
+                    fresh.append((sequence, message))
+                    newest = sequence
             events = await self._events_of(fresh) if self.listeners else []
             everyone = list(self._audience.get(None, ()))
             for event in events:
@@ -308,19 +309,20 @@ class Hub:
                 for user in event.owners:
                     for listener in list(self._audience.get(user, ())):
                         listener.offer(event)
-            if fresh:
-                self.last = max(self.last, fresh[-1].metadata.sequence.stream)
+            self.last = newest
             for listener in [one for one in self.listeners if one.ended]:
                 self.leave(listener)
             await asyncio.sleep(0)  # the streams write out what was just queued
 
-    async def _events_of(self, messages: Sequence[Msg]) -> list[LiveEvent]:
-        """The eventbank envelopes among ``messages``, each with who it concerns. Reading the
-        owners may fail (a store away): tried again until it works, so nothing is skipped."""
+    async def _events_of(self, messages: Sequence[tuple[int, Msg]]) -> list[LiveEvent]:
+        """The eventbank envelopes among ``messages`` (each with its stream sequence), each with
+        who it concerns. Reading the owners may fail (a store away): tried again until it works,
+        so nothing is skipped."""
         deliveries = []
-        for msg in messages:
+        for sequence, msg in messages:
             try:
-                deliveries.append((decode(msg), msg.data))
+                delivery = decode_payload(msg.data, sequence=sequence, subject=msg.subject)
+                deliveries.append((delivery, msg.data))
             except UndecodableMessage:
                 continue  # not an eventbank envelope: no stream shows it
         envelopes = [delivery.event for delivery, _ in deliveries]
@@ -375,7 +377,8 @@ class Hub:
                     if first != received + 1:  # a delivery lost on the way: read it again
                         raise nats.errors.Error(f"catch-up delivery #{received + 1} was lost")
                     received += len(messages)
-                    within = [m for m in messages if m.metadata.sequence.stream <= upto]
+                    sequenced = [(m.metadata.sequence.stream, m) for m in messages]
+                    within = [(sequence, m) for sequence, m in sequenced if sequence <= upto]
                     events = await self._events_of(within)
                     if events:
                         yield events
