@@ -2,7 +2,7 @@
 
 ``/api/live/`` goes to Django's ASGI handler, whose async view streams on the worker's event loop;
 every other request goes to Django's WSGI application (``config.wsgi``) on ``WEB_THREADS`` threads,
-once its body has arrived whole (``ops.web_door.WebDoor``; why: docs/decisions/0004). Stopping,
+once its body has arrived whole (``ops.web_door.WebDoor``; why: docs/decisions/0008). Stopping,
 the worker closes its live hub. One server, one port, one origin for both.
 """
 

@@ -2,7 +2,7 @@
 an async application, anything else to the WSGI application on a pool of threads, once the
 request's body has arrived whole.
 
-Why a door at all (docs/decisions/0004-asgi-door-for-live-updates.md): under granian's WSGI
+Why a door at all (docs/decisions/0008-asgi-door-for-live-updates.md): under granian's WSGI
 interface every request holds one of a process's few threads from its first byte to its last,
 so an open Server-Sent Events stream held one for hours, and a client that sends its body
 slowly held one for as long as it liked (granian #728). Here the event loop does the waiting:

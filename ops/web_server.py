@@ -9,7 +9,7 @@ docs/performance.md). What granian does not do on its own is done here.
 **ASGI, with the WSGI application behind it.** One server, one port, for the API and its live
 updates: ``config.asgi`` (``ops.web_door.WebDoor``) sends ``/api/live/`` to Django's ASGI handler,
 whose async view streams on the worker's event loop, and every other request to Django's WSGI
-application on ``--threads`` threads, once its body has arrived whole (docs/decisions/0004). Under
+application on ``--threads`` threads, once its body has arrived whole (docs/decisions/0008). Under
 granian's WSGI interface an open stream, or a body sent slowly, held one of those threads.
 
 **Workers never outlive the server.** granian's main process watches its workers, but nothing
