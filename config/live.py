@@ -28,6 +28,10 @@ OWNERS: dict[str, Callable[[Mapping[str, Any]], frozenset[str]]] = {
     "ledger": ledger_live.owners,
     "orders": orders_live.owners,
 }
+KNOWN_OWNERS: dict[str, Callable[[Mapping[str, Any]], frozenset[str] | None]] = {
+    "ledger": ledger_live.known_owners,
+    "orders": orders_live.known_owners,
+}
 CATALOGUES = (LEDGER_EVENTS, ORDERS_EVENTS, COMPLIANCE_EVENTS)
 SOURCES = tuple(catalogue.source for catalogue in CATALOGUES)
 EVENT_TYPES = frozenset(name for catalogue in CATALOGUES for name in catalogue.names)
@@ -35,8 +39,14 @@ STAFF_ONLY: frozenset[str] = frozenset()
 
 
 def owners(envelopes: Sequence[Mapping[str, Any]]) -> list[frozenset[str]]:
-    """Who each envelope concerns, as the context that published it says."""
+    """Who each envelope concerns, as the context that published it says (reading its store if
+    need be: called in a thread)."""
     return [OWNERS.get(str(e.get("source")), lambda _: STAFF_ONLY)(e) for e in envelopes]
+
+
+def known_owners(envelope: Mapping[str, Any]) -> frozenset[str] | None:
+    """Who ``envelope`` concerns, if its context knows without reading anything; else None."""
+    return KNOWN_OWNERS.get(str(envelope.get("source")), lambda _: STAFF_ONLY)(envelope)
 
 
 # One hub per event loop: a web worker runs one loop for its life; a test may run several.
@@ -52,6 +62,7 @@ def hub() -> Hub:
             url=nats_url,
             stream=stream_settings(),
             owners=owners,
+            known_owners=known_owners,
             per_user=settings.LIVE_STREAMS_PER_USER,
             total=settings.LIVE_STREAMS_PER_WORKER,
         )

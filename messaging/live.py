@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 # Who each envelope of a batch concerns: the usernames of the customers it is about (staff see
 # every event). Called in a worker thread, since it may read the contexts' stores.
 Owners = Callable[[Sequence[Mapping[str, Any]]], list[frozenset[str]]]
+# The same for one envelope, if it is known without reading anything (else None): called on the
+# event loop, so most events never cost a hop to a thread.
+KnownOwners = Callable[[Mapping[str, Any]], frozenset[str] | None]
 
 # The ordered consumer's idle heartbeat: two missed ones and nats-py re-creates the consumer
 # after the last sequence delivered, which is how the hub rides out a NATS restart.
@@ -151,12 +154,14 @@ class Hub:
         url: Callable[[], str],
         stream: StreamSettings,
         owners: Owners,
+        known_owners: KnownOwners,
         per_user: int,
         total: int,
     ) -> None:
         self.url = url
         self.stream = stream
         self.owners = owners
+        self.known_owners = known_owners
         self.per_user = per_user
         self.total = total
         self.listeners: set[Listener] = set()
@@ -325,18 +330,22 @@ class Hub:
                 deliveries.append((delivery, msg.data))
             except UndecodableMessage:
                 continue  # not an eventbank envelope: no stream shows it
-        envelopes = [delivery.event for delivery, _ in deliveries]
+        owners = [self.known_owners(delivery.event) for delivery, _ in deliveries]
+        unknown = [i for i, concerns in enumerate(owners) if concerns is None]
         backoff = RETRY_SECONDS[0]
-        while True:
+        while unknown:
             try:
-                owners = await sync_to_async(self.owners, thread_sensitive=False)(envelopes)
+                envelopes = [deliveries[i][0].event for i in unknown]
+                read = await sync_to_async(self.owners, thread_sensitive=False)(envelopes)
+                for i, concerns in zip(unknown, read, strict=True):
+                    owners[i] = concerns
                 break
             except Exception:
                 logger.exception("live hub: who these events concern is unknown; trying again")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, RETRY_SECONDS[1])
         return [
-            LiveEvent(delivery.sequence, delivery.event, one_line(data), concerns)
+            LiveEvent(delivery.sequence, delivery.event, one_line(data), concerns or frozenset())
             for (delivery, data), concerns in zip(deliveries, owners, strict=True)
         ]
 

@@ -3,11 +3,11 @@ the customer whose order it is about. A customer sees its orders' events, their 
 their payments and refunds, and the stock reserved, released or committed for them; the
 catalogue's own events (a product made, stock added) are for staff.
 
-The envelope says who when it carries it (an order's creation, a saga's start); otherwise the
-orders application does. An order's customer never changes, so what those first events said is
-remembered, by the order's id and by its saga's, for the events that follow: the stream itself
-keeps the answer at hand, and the store is read only for an order that began before the process
-was listening.
+The envelope says who when it carries it (an order's creation, a saga's start, which names its
+order); an order's customer never changes, so what those first events said is remembered, by
+the order's id and its saga's, for the events that follow. So ``known_owners`` answers most
+events without any I/O, on the event loop, and ``owners`` reads the orders store only for an
+order that began before the process was listening.
 """
 
 from __future__ import annotations
@@ -25,14 +25,31 @@ from orders.saga import OrderSaga
 
 # Events whose aggregate is a product, and which name the order they hold stock for.
 _STOCK_FOR_AN_ORDER = frozenset({"inventory.reserved", "inventory.released", "inventory.committed"})
-# An order's or an order saga's customer, by its id. Read by the hub and by catching-up streams.
+# An order's or an order saga's customer, by its id. Read by the hub (on its event loop and in a
+# thread) and by streams catching up, at once.
 _CUSTOMERS: LRUCache[UUID, str] = LRUCache(maxsize=100_000)
 _LOCK = threading.Lock()
 
 
+class NotRemembered(LookupError):
+    """Knowing it would take a read of the store."""
+
+
 def owners(envelope: Mapping[str, Any]) -> frozenset[str]:
-    """The usernames ``envelope`` (one of the orders context's) concerns; none for an event only
-    staff see."""
+    """The usernames ``envelope`` (one of the orders context's) concerns, reading the store if
+    need be; none for an event only staff see."""
+    return _owners(envelope, read=True)
+
+
+def known_owners(envelope: Mapping[str, Any]) -> frozenset[str] | None:
+    """``owners``, if it is known without reading anything; else None."""
+    try:
+        return _owners(envelope, read=False)
+    except NotRemembered:
+        return None
+
+
+def _owners(envelope: Mapping[str, Any], *, read: bool) -> frozenset[str]:
     event_type = str(envelope["type"])
     aggregate = event_type.rsplit(".", 1)[0]
     data = envelope.get("data") or {}
@@ -45,22 +62,26 @@ def owners(envelope: Mapping[str, Any]) -> frozenset[str]:
         return frozenset({data["customer"]})
     try:
         if event_type in _STOCK_FOR_AN_ORDER:
-            return frozenset({customer_of(UUID(data["order_id"]), Order)})
+            return frozenset({customer_of(UUID(data["order_id"]), Order, read=read)})
         if aggregate in ("order", "payment"):
-            return frozenset({customer_of(subject, Order)})
+            return frozenset({customer_of(subject, Order, read=read)})
         if aggregate in ("order_placement", "order_cancellation"):
-            return frozenset({customer_of(subject, OrderSaga)})
+            return frozenset({customer_of(subject, OrderSaga, read=read)})
+    except NotRemembered:
+        raise
     except LookupError:
         pass
     return frozenset()
 
 
-def customer_of(aggregate_id: UUID, kind: type[Order] | type[OrderSaga]) -> str:
-    """The customer of an order or of an order's saga: remembered, or read from the store (then
-    remembered); ``LookupError`` when there is none."""
+def customer_of(aggregate_id: UUID, kind: type[Order] | type[OrderSaga], *, read: bool) -> str:
+    """The customer of an order or of an order's saga: remembered, or (with ``read``) read and
+    remembered; ``LookupError`` when there is none."""
     with _LOCK:
         known = _CUSTOMERS.get(aggregate_id)
     if known is None:
+        if not read:
+            raise NotRemembered(aggregate_id)
         found = get_container().orders.find(aggregate_id, kind)
         if found is None:
             raise LookupError(f"no {kind.__name__} {aggregate_id}")
