@@ -22,8 +22,6 @@ from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from graphql import GraphQLError
 from rest_framework import exceptions
-from rest_framework.request import Request
-from rest_framework.settings import api_settings
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.extensions import (
     MaxAliasesLimiter,
@@ -35,8 +33,9 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.exception_handlers import error_body, error_response
-from api.graphql_fields import Context, Position, drf_classes, parse_position
-from api.parsers import ExactJSONParser, parse_exactly
+from api.graphql_fields import Context, Position, parse_position
+from api.parsers import parse_exactly
+from api.permissions import authenticated
 
 # A document is judged by these before anything runs (introspection's own depth aside).
 MAX_DEPTH = 8
@@ -82,25 +81,6 @@ class GraphQLView(AsyncGraphQLView):
         if not isinstance(request, dict | list):  # strawberry reads anything else as an object
             raise exceptions.ParseError("A GraphQL request is a JSON object.")
         return request
-
-
-def authenticated(request: HttpRequest) -> Request:
-    """The request as a REST view sees it, its user authenticated by the REST API's classes:
-    a token, or a session (whose POSTs must carry the CSRF token, as DRF checks it). Anyone
-    else is ``not_authenticated``."""
-    # Read (within the body limit) and kept now, so that DRF's CSRF check and GraphQL can
-    # both read it.
-    request.body  # noqa: B018
-    api_request = Request(
-        request,
-        parsers=[ExactJSONParser()],
-        authenticators=[
-            auth() for auth in drf_classes(api_settings.DEFAULT_AUTHENTICATION_CLASSES)
-        ],
-    )
-    if not api_request.user.is_authenticated:
-        raise exceptions.NotAuthenticated()
-    return api_request
 
 
 def refused(

@@ -27,6 +27,7 @@ from strawberry.types import Info
 from api.errors import ApiError
 from api.idempotency import fingerprint_of
 from api.pagination import MAX_PAGE_SIZE
+from api.permissions import drf_classes
 from api.serializers import LARGEST_POSITION, WholeNumberField, render_many, serialization
 
 T = TypeVar("T")
@@ -175,11 +176,6 @@ def writing(info: Info) -> Request:
         if not throttle.allow_request(request, None):
             raise exceptions.Throttled(throttle.wait())
     return request
-
-
-def drf_classes(names: Any) -> list[type[Any]]:
-    """DRF's setting of classes, which it has imported (its stubs type them as their names)."""
-    return list(names)
 
 
 def mutation_fingerprint(info: Info, arguments: Any) -> str:

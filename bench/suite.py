@@ -11,6 +11,7 @@ local one) and a private nats-server with ``sync_interval: always``, as in produ
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import itertools
 import json
@@ -18,7 +19,9 @@ import os
 import platform
 import random
 import re
+import selectors
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -80,6 +83,9 @@ ORM_TRANSFERS = "/bench/orm-transfers/"
 API_BATCHES = "/api/transfer-batches/"
 BATCH, BATCH_CLIENTS = 100, 4
 LAG_RATE = 200  # transfers a second while the lag is measured (the target's rate)
+# transfer_http_with_streams: the same clients while this many live streams are open, held by
+# customers of their own (five each, the per-user limit) who watch and discard what they get.
+LIVE_STREAMS, LIVE_WATCHERS = 200, 40
 
 
 @dataclass
@@ -277,16 +283,19 @@ def transfers(
     orm_accounts: list[int],
     batches: Batches,
     token: str,
+    watchers: list[str],
     seconds: int,
     env: dict[str, str],
 ) -> list[Figure]:
-    """``transfer_http``, ``orm_transfer_http``, ``transfer_batch_http``, ``transfer_app``,
-    ``transfer_batch_app`` and ``transfer_app_plain`` beside pgbench, in alternated rounds that
-    share ``seconds`` each. Over HTTP, the clients keep their connections alive through a round
-    and connect anew in the next, so each round is a new split of them between the workers."""
+    """``transfer_http``, ``transfer_http_with_streams``, ``orm_transfer_http``,
+    ``transfer_batch_http``, ``transfer_app``, ``transfer_batch_app`` and ``transfer_app_plain``
+    beside pgbench, in alternated rounds that share ``seconds`` each. Over HTTP, the clients keep
+    their connections alive through a round and connect anew in the next, so each round is a new
+    split of them between the workers."""
     per_round = max(1, seconds // ROUNDS)
     pgbench, app_rounds, plain_rounds = PgBench(), Rounds(), Rounds()
-    http_rounds, orm_rounds = WebRounds(), WebRounds()
+    http_rounds, orm_rounds, streams_rounds = WebRounds(), WebRounds(), WebRounds()
+    streams_split: list[list[int]] = []
     batch_http_rounds = WebRounds(transfers_per_call=BATCH)
     batch_app_rounds = Rounds(transfers_per_call=BATCH)
     with web_server_serving(env) as (port, workers):
@@ -322,6 +331,15 @@ def transfers(
         for _ in range(ROUNDS):
             pgbench.run(per_round)
             web_round(http_rounds, over_http)
+            # The relay runs, so the streams' hubs have the round's events to hand out. The
+            # streams open once it has published what the rounds before left: a hub serves what
+            # is published from its start on, so the round measures the steady state.
+            with (
+                pipeline_running(container, env, project=False),
+                live_streams(port, watchers, LIVE_STREAMS),
+            ):
+                streams_split.append(sorted(connections(port, workers)))
+                web_round(streams_rounds, over_http)
             # Right after the API's round, so that their ratio (``over_orm_transfer_http``)
             # carries as little of the machine's drift as the rounds allow.
             web_round(orm_rounds, over_orm)
@@ -338,6 +356,12 @@ def transfers(
         ("transfer_http", http_rounds, {
             **http_rounds.web_extra(workers),
             "over_orm_transfer_http": round(http_rounds.rate / orm_rounds.rate, 2),
+        }),
+        ("transfer_http_with_streams", streams_rounds, {
+            **streams_rounds.web_extra(workers),
+            "over_transfer_http": round(streams_rounds.rate / http_rounds.rate, 2),
+            "streams": LIVE_STREAMS, "streams_per_worker": streams_split if workers else None,
+            "relay": "running (not in transfer_http)",
         }),
         ("orm_transfer_http", orm_rounds, orm_rounds.web_extra(workers)),
         ("transfer_batch_http", batch_http_rounds, {
@@ -463,16 +487,22 @@ def _link(path: Path) -> str:
 
 
 @contextmanager
-def pipeline_running(container: Container, env: dict[str, str]) -> Iterator[None]:
-    """The relay and the ``transactions`` projector running as the commands they are, once the
-    backlog the figures before left is relayed and projected (in this process)."""
+def pipeline_running(
+    container: Container, env: dict[str, str], *, project: bool = True
+) -> Iterator[None]:
+    """The relay and (with ``project``) the ``transactions`` projector running as the commands
+    they are, once the backlog the figures before left is relayed and projected (in this
+    process)."""
     url = env["NATS_URL"]
     asyncio.run(relay_events(container.applications, url, once=True, stop=asyncio.Event()))
-    asyncio.run(run_subscribers(["projection:transactions"], url, once=True))
+    commands = [["relay_events"]]
+    if project:
+        asyncio.run(run_subscribers(["projection:transactions"], url, once=True))
+        commands.append(["run_projections", "--projection", "transactions"])
     services = [
         subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for args in (["relay_events"], ["run_projections", "--projection", "transactions"])
+        for args in commands
     ]  # fmt: skip
     try:
         time.sleep(3)  # the services start
@@ -481,6 +511,50 @@ def pipeline_running(container: Container, env: dict[str, str]) -> Iterator[None
         for service in services:
             service.terminate()
             service.wait(30)
+
+
+@contextmanager
+def live_streams(port: int, tokens: list[str], count: int) -> Iterator[None]:
+    """``count`` open ``GET /api/live/`` streams, the tokens taking turns, each answered 200 and
+    then read and discarded by one thread until the block ends."""
+    selector, opened = selectors.DefaultSelector(), []
+    for number in range(count):
+        stream = socket.create_connection(("127.0.0.1", port), timeout=30)
+        request = "GET /api/live/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token "
+        stream.sendall(f"{request}{tokens[number % len(tokens)]}\r\n\r\n".encode())
+        opened.append(stream)
+    for stream in opened:  # each answered before the round starts: none is refused
+        status = stream.recv(64)
+        assert status.startswith(b"HTTP/1.1 200"), status
+        stream.setblocking(False)
+        selector.register(stream, selectors.EVENT_READ)
+    stop = threading.Event()
+
+    def discard() -> None:
+        while not stop.is_set():
+            for key, _ in selector.select(timeout=0.2):
+                with contextlib.suppress(BlockingIOError):
+                    key.fileobj.recv(1 << 16)  # type: ignore[union-attr]
+
+    reader = threading.Thread(target=discard)
+    reader.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        reader.join()
+        for stream in opened:
+            selector.unregister(stream)
+            stream.close()
+
+
+def open_watchers() -> list[str]:
+    """The tokens of ``LIVE_WATCHERS`` customers who own nothing the bench moves."""
+    tokens = []
+    for number in range(LIVE_WATCHERS):
+        user = get_user_model().objects.create_user(f"watcher-{number}", password=None)
+        tokens.append(Token.objects.create(user=user).key)
+    return tokens
 
 
 # --- Lag: commit to projection row ------------------------------------------------------------
@@ -612,6 +686,7 @@ def main() -> None:
     accounts = open_accounts(container, "bench", 64)
     orm_accounts = open_orm_accounts("bench", 64)
     batches = Batches(open_batchers(container))
+    watchers = open_watchers()
     figures: list[Figure] = []
     with NatsServer(data / "nats") as server:
         settings.NATS_URL = server.url
@@ -626,7 +701,7 @@ def main() -> None:
         )
 
         for figure in transfers(
-            container, accounts, orm_accounts, batches, token, args.seconds, env
+            container, accounts, orm_accounts, batches, token, watchers, args.seconds, env
         ):
             figures.append(figure)
             print(f"{figure.name}: {figure.value:,.0f}", flush=True)

@@ -198,9 +198,28 @@ SEED_DEMO = env_bool("EVENTBANK_SEED_DEMO", False)
 # --- Read models ---------------------------------------------------------------------------
 
 READ_YOUR_WRITES_TIMEOUT_SECONDS = float(os.environ.get("EVENTBANK_READ_YOUR_WRITES_TIMEOUT", "5"))
-# How many requests of one web process may wait for a projection at once (each holds a thread;
-# the web server runs four a process): any more answer 503 projection_behind without waiting.
+# How many requests of one web process may wait for a projection at once (each holds one of
+# its WEB_THREADS threads): any more answer 503 projection_behind without waiting.
 READ_YOUR_WRITES_MAX_WAITING = int(os.environ.get("EVENTBANK_READ_YOUR_WRITES_MAX_WAITING", "2"))
+
+# --- Live updates (GET /api/live/) -----------------------------------------------------------
+# A comment line this often keeps a quiet stream open through proxies, and shows a client that
+# went away. Each stream holds at most LIVE_QUEUE events not yet sent: one that falls that far
+# behind is ended (its client reconnects with Last-Event-ID). A web process serves at most
+# LIVE_STREAMS_PER_USER streams to one user and LIVE_STREAMS_PER_WORKER in all.
+
+LIVE_HEARTBEAT_SECONDS = float(os.environ.get("EVENTBANK_LIVE_HEARTBEAT_SECONDS", "15"))
+LIVE_QUEUE = int(os.environ.get("EVENTBANK_LIVE_QUEUE", "1000"))
+LIVE_STREAMS_PER_USER = int(os.environ.get("EVENTBANK_LIVE_STREAMS_PER_USER", "5"))
+LIVE_STREAMS_PER_WORKER = int(os.environ.get("EVENTBANK_LIVE_STREAMS_PER_WORKER", "500"))
+
+# --- Web server ----------------------------------------------------------------------------
+# The threads of a web process that run requests (``ops.web_server --threads`` sets it for its
+# workers), and how long a request's body may take to arrive before it is refused with 408:
+# the body is read whole before a thread takes the request (config/asgi.py).
+
+WEB_THREADS = int(os.environ.get("EVENTBANK_WEB_THREADS", "4"))
+REQUEST_BODY_TIMEOUT_SECONDS = float(os.environ.get("EVENTBANK_REQUEST_BODY_TIMEOUT", "10"))
 
 # --- Compliance ----------------------------------------------------------------------------
 # The risk rules' thresholds (compliance/rules.py, RuleSettings): amounts in cents, windows in

@@ -2,7 +2,8 @@
 
 Two kinds of figure, each kept where it is true for every process:
 
-- Request counts are counted per process by ``api.middleware.RequestLogMiddleware``. With
+- Request counts are counted per process by ``api.middleware.RequestLogMiddleware``, and open
+  live streams by ``api.live`` (``eventbank_live_streams``). With
   several web workers a scrape reaches one worker, so each worker writes its counts to
   ``PROMETHEUS_MULTIPROC_DIR`` (set by ``ops/web_server.py``) and the scrape sums them all
   (prometheus-client's multiprocess mode). In a single process they are read directly.
@@ -31,6 +32,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from api.exception_handlers import json_error, read_only
+from api.live import STREAMS
 from api.middleware import REQUESTS
 from config.container import get_container
 from messaging.handlers import names
@@ -113,12 +115,14 @@ def _gauge(
 
 
 def registry() -> CollectorRegistry:
-    """What one scrape reports: every process's request counts, and the state read now."""
+    """What one scrape reports: every process's request counts and open live streams, and the
+    state read now."""
     scrape = CollectorRegistry(auto_describe=True)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(scrape)
     else:
         scrape.register(REQUESTS)
+        scrape.register(STREAMS)
     scrape.register(StateCollector())
     return scrape
 

@@ -1,10 +1,16 @@
-"""The production web server: granian serving Django's WSGI application.
+"""The production web server: granian, speaking ASGI to ``config.asgi``'s door.
 
     python -m ops.web_server [--host 0.0.0.0] [--port 8000] [--workers 2] [--threads 4]
 
 ``make run`` starts it through ``run_all``, the image runs it as its command, and ``make bench``
 measures it. granian replaced gunicorn here because it costs less per request (measured in
 docs/performance.md). What granian does not do on its own is done here.
+
+**ASGI, with the WSGI application behind it.** One server, one port, for the API and its live
+updates: ``config.asgi`` (``ops.web_door.WebDoor``) sends ``/api/live/`` to Django's ASGI handler,
+whose async view streams on the worker's event loop, and every other request to Django's WSGI
+application on ``--threads`` threads, once its body has arrived whole (docs/decisions/0008). Under
+granian's WSGI interface an open stream, or a body sent slowly, held one of those threads.
 
 **Workers never outlive the server.** granian's main process watches its workers, but nothing
 in a worker watches the main process: SIGKILL it (the OOM killer, a supervisor out of patience)
@@ -34,7 +40,8 @@ the fork (a pool must not cross one: ``config/container.py``).
 **Workers, threads and connections.** A worker is a process, and its Python runs on one core at a
 time however many threads it has: ``WORKERS`` is one per core of the 2-core machine this was
 measured on (a third worker served no more transfers, at more CPU each), ``THREADS`` the
-threads each runs requests on (more did no better). A kept-alive connection stays with the
+threads each runs the WSGI application's requests on (more did no better); the workers read it
+from ``EVENTBANK_WEB_THREADS``, which ``main`` sets. A kept-alive connection stays with the
 worker that accepted it, and granian caps no worker's share (docs/performance.md has how eight
 clients split).
 """
@@ -66,15 +73,16 @@ THREADS = 4
 # not hear the stop then, and is killed at the end of the grace): short, so Ctrl-C is quick.
 GRACE_SECONDS = 3
 PARENT_CHECK_SECONDS = 0.5
-DJANGO = "config.wsgi:application"
-APP_VARIABLE = "EVENTBANK_WSGI_APP"
+DJANGO = "config.asgi:application"
+APP_VARIABLE = "EVENTBANK_WEB_APP"
+THREADS_VARIABLE = "EVENTBANK_WEB_THREADS"
 
-WSGIApplication = Callable[..., Any]
+ASGIApplication = Callable[..., Any]
 
 
-def application() -> WSGIApplication:
-    """granian's factory target, called once in each worker: the app ``--app`` names (Django's
-    by default), after starting the watch on the worker's parent."""
+def application() -> ASGIApplication:
+    """granian's factory target, called once in each worker: the ASGI app ``--app`` names
+    (``config.asgi``'s by default), after starting the watch on the worker's parent."""
     watch_parent(os.getppid(), every=PARENT_CHECK_SECONDS)
     return pkgutil.resolve_name(os.environ[APP_VARIABLE])
 
@@ -135,7 +143,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=WORKERS, help="processes")
     parser.add_argument("--threads", type=int, default=THREADS, help="per worker")
-    parser.add_argument("--app", default=DJANGO, help="the WSGI app to serve, module:name")
+    parser.add_argument("--app", default=DJANGO, help="the ASGI app to serve, module:name")
     parser.add_argument(
         "--log-level",
         default="info",
@@ -148,6 +156,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = arguments(argv)
     os.environ[APP_VARIABLE] = args.app  # the workers inherit the environment
+    os.environ[THREADS_VARIABLE] = str(args.threads)
     with counts_directory():
         serve(args)
 
@@ -157,10 +166,9 @@ def serve(args: argparse.Namespace) -> None:
         "ops.web_server:application",  # this module's name even when run as __main__
         address=args.host,
         port=args.port,
-        interface=Interfaces.WSGI,
-        websockets=False,  # WSGI has none; saying so spares a log line at every start
+        interface=Interfaces.ASGI,  # with lifespan: a worker's shutdown closes its live hub
+        websockets=False,  # none served; saying so spares a log line at every start
         workers=args.workers,
-        blocking_threads=args.threads,
         factory=True,
         respawn_failed_workers=True,
         respawn_interval=1.0,

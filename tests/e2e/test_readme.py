@@ -143,6 +143,14 @@ def batches(output: str) -> None:
     assert not_mine["code"] == "not_found"
 
 
+def live(output: str) -> None:
+    transfer, completed, resumed = answers(output)
+    assert transfer["status"] == "completed"
+    assert (completed["type"], completed["aggregate_id"]) == ("transfer.completed", transfer["id"])
+    assert completed["data"]["amount"] == "1.00"
+    assert resumed == completed  # the resumed stream's last transfer event: the same envelope
+
+
 PATTERNS = ROOT / "docs" / "patterns"
 PAGES: dict[str, Callable[[str], None]] = {
     "1-saga-with-event-confirmation.md": saga,
@@ -150,5 +158,6 @@ PAGES: dict[str, Callable[[str], None]] = {
     "4-hybrid-read-model.md": hybrid,
     "5-partial-failure-and-the-outbox.md": outbox,
     "6-sagas-in-lockstep.md": batches,
+    "7-live-updates.md": live,
     "3-compliance-notification.md": compliance,  # last: it freezes alice's account a while
 }

@@ -140,6 +140,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("graphql", "POST"): Rule(
         "/graphql", **customers(200, other=200), body={"query": "{{ me {{ username }} }}"}
     ),
+    # Live updates: a login to open a stream; what each stream shows each role is
+    # tests/integration/test_live.py's. 503: the test client is no ASGI server, and has no NATS.
+    ("live", "GET"): Rule("/api/live/", 401, {200, 503}, {200, 503}, {200, 503}),
+    ("live-page", "GET"): Rule("/live/", 302, 200, 200, 200),
     ("login", "GET"): Rule("/api-auth/login/", **everyone(200)),
     ("logout", "POST"): Rule("/api-auth/logout/", **everyone(200), body={}),
     ("healthz", "GET"): Rule("/healthz", **everyone({200, 503})),  # 503: no NATS in this test

@@ -459,3 +459,37 @@ def test_introspection_is_answered(send_graphql: Any) -> None:
     """The schema is public (``schema.graphql``), and GraphiQL reads it this way."""
     response = send_graphql(document("{ __schema { queryType { name } } }"))
     assert response.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+
+
+# --- Live updates: a query is all a stream takes --------------------------------------------
+
+HOSTILE_LIVE_QUERIES = {
+    "unknown source": "source=ledger%27%20OR%201=1",
+    "unknown type": "type=account.opened%00",
+    "type too long": "type=" + "transfer." * 20,
+    "a prefix of nothing": "type=x.",
+    "unicode digits": "last_event_id=%D9%A3",
+    "negative": "last_event_id=-5",
+    "a fraction": "last_event_id=1.5",
+    "past a bigint": "last_event_id=9223372036854775808",
+    "an unknown parameter": "format=json",
+}
+HOSTILE_LAST_EVENT_IDS = ["", " ", "1 2", "0x10", "1e3", "-1", "²", "9" * 20]
+
+
+@pytest.mark.parametrize(
+    "query", list(HOSTILE_LIVE_QUERIES.values()), ids=list(HOSTILE_LIVE_QUERIES)
+)
+def test_a_live_stream_asked_for_with_a_hostile_query_is_400(
+    make_user: Any, client_for: Any, query: str
+) -> None:
+    response = client_for(make_user("alice")).get(f"/api/live/?{query}")
+    assert_error(response, 400, "invalid")
+
+
+@pytest.mark.parametrize("header", HOSTILE_LAST_EVENT_IDS, ids=repr)
+def test_a_live_stream_resumed_with_a_hostile_last_event_id_is_400(
+    make_user: Any, client_for: Any, header: str
+) -> None:
+    response = client_for(make_user("alice")).get("/api/live/", HTTP_LAST_EVENT_ID=header)
+    assert_error(response, 400, "invalid")

@@ -1,13 +1,16 @@
 """The production web server (``ops/web_server.py``) as real processes: granian's workers
-serving an app that answers with their process id, stopped, killed and replaced the ways
-production stops, kills and replaces them."""
+serving an app that answers with their process id (behind the door ``config.asgi`` puts Django
+behind), stopped, killed and replaced the ways production stops, kills and replaces them, and
+sent bodies too slowly or too large."""
 
 from __future__ import annotations
 
 import http.client
 import itertools
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,8 +27,9 @@ from messaging.embedded import free_port
 from ops.web_server import GRACE_SECONDS, PARENT_CHECK_SECONDS
 from tests.integration.conftest import ROOT
 from tests.support import wait_for
+from tests.testapp.pid_asgi import MAX_BODY
 
-PID_APP = "tests.testapp.pid_wsgi:application"
+PID_APP = "tests.testapp.pid_asgi:application"
 
 
 @dataclass
@@ -127,13 +131,14 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """``start(port=None)``: the web server with two workers serving the pid app, ready."""
     started: list[Server] = []
 
-    def start(port: int | None = None) -> Server:
+    def start(port: int | None = None, env: dict[str, str] | None = None) -> Server:
         port = port or free_port()
         log = tmp_path / f"server-{len(started)}.log"
         process = subprocess.Popen(
             [sys.executable, "-m", "ops.web_server", "--port", str(port), "--workers", "2",
              "--app", PID_APP],
-            cwd=ROOT, env={"PATH": "/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+            cwd=ROOT,
+            env={"PATH": "/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), **(env or {})},
             stdout=log.open("w"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         server = Server(process, port, log)
@@ -286,3 +291,71 @@ def test_a_worker_imports_the_views_before_its_first_request() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert loaded.stdout.split() == ["True", "True"]
+
+
+def slow_body(port: int, sent: bytes, length: int) -> socket.socket:
+    """A connection that announces a body of ``length`` bytes and sends only ``sent``."""
+    client = socket.create_connection(("127.0.0.1", port), timeout=30)
+    head = f"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode()
+    client.sendall(head + sent)
+    return client
+
+
+def answer_of(client: socket.socket) -> tuple[int, dict[str, str]]:
+    """The status and JSON body of the answer on ``client`` (the server closes after it)."""
+    response = http.client.HTTPResponse(client)
+    response.begin()
+    return response.status, json.loads(response.read())
+
+
+def test_clients_that_send_their_bodies_slowly_hold_no_thread(
+    start_server: Callable[..., Server],
+) -> None:
+    """Under granian's WSGI interface a request held a thread while its body trickled in
+    (granian #728): twelve such clients, more than the two workers' eight threads, stopped the
+    server. Behind the door the event loop waits for a body, and a thread takes the request only
+    once it is whole: other requests are answered meanwhile, a slow body is refused with 408
+    once its deadline passes, and one that arrives in the end is served."""
+    server = start_server(env={"EVENTBANK_REQUEST_BODY_TIMEOUT": "4"})
+    slow = [slow_body(server.port, b'{"a": 1', 100) for _ in range(12)]
+    late = slow_body(server.port, b"x" * 50, 100)
+    started = time.monotonic()
+    for _ in range(10):
+        assert server.answering_pid() in server.workers()
+    assert time.monotonic() - started < 3  # every answer came while the bodies were awaited
+    late.sendall(b"y" * 50)
+    response = http.client.HTTPResponse(late)
+    response.begin()
+    assert int(response.read().split()[1]) == 100  # the pid app read the whole body
+    for client in slow:
+        status, body = answer_of(client)
+        assert (status, body["code"]) == (408, "body_too_slow"), body
+        assert body["message"] == "The request body did not arrive within 4 s."
+        client.close()
+    late.close()
+
+
+def test_a_body_larger_than_the_limit_is_refused_before_any_thread_reads_it(
+    start_server: Callable[..., Server],
+) -> None:
+    server = start_server()
+    announced = slow_body(server.port, b"", MAX_BODY + 1)  # refused on its Content-Length
+    assert answer_of(announced)[0] == 413
+    chunked = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    chunked.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    for _ in range(MAX_BODY // 100 + 1):  # no length said: refused once past the limit
+        chunked.sendall(b"64\r\n" + b"z" * 100 + b"\r\n")
+    status, body = answer_of(chunked)
+    assert (status, body["code"]) == (413, "body_too_large"), body
+    assert body == {
+        "code": "body_too_large",
+        "message": f"The request body is larger than {MAX_BODY} bytes.",
+        "details": {},
+    }
+    within = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    within.putrequest("POST", "/")
+    within.putheader("Transfer-Encoding", "chunked")
+    within.endheaders()
+    within.send(b"5\r\nhello\r\n0\r\n\r\n")  # a chunked body within it reaches the app
+    response = within.getresponse()
+    assert response.read().split()[1] == b"5"

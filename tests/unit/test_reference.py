@@ -302,7 +302,7 @@ def environment_reads_elsewhere() -> set[str]:
 
 def test_every_variable_read_elsewhere_is_on_the_page() -> None:
     elsewhere = environment_reads_elsewhere()
-    assert {"PROMETHEUS_MULTIPROC_DIR", "EVENTBANK_WSGI_APP"} <= elsewhere
+    assert {"PROMETHEUS_MULTIPROC_DIR", "EVENTBANK_WEB_APP"} <= elsewhere
     for name in elsewhere:
         row_for(name, section("## 2. Environment"))
 
@@ -517,7 +517,7 @@ def domain_errors(base: type[DomainError] = DomainError) -> Iterator[type[Domain
 
 def api_errors() -> Iterator[tuple[int | None, str]]:
     """The (status, code) of every error the code outside the domain raises by name."""
-    raised = r'(?:ApiError|json_error|__init__)\(\s*(\d{3}),\s*(?:[\w.]+\s+or\s+)?"(\w+)"'
+    raised = r'(?:ApiError|json_error|refusal|__init__)\(\s*(\d{3}),\s*(?:[\w.]+\s+or\s+)?"(\w+)"'
     named = r'"code":\s*"(\w+)"|error_body\(\s*"(\w+)"|\bcode = (?:[\w.]+ or )?"(\w+)"'
     for file in source_files():
         source = file.read_text()
@@ -543,7 +543,9 @@ def test_every_error_the_api_layer_answers_is_on_the_page_with_its_status() -> N
         assert row_for(code, ERRORS)[1] == str(exception.status_code), code
     assert exceptions.Throttled in DRF_CODES
     found = list(api_errors())
-    assert {(503, "projection_behind"), (None, "length_required")} <= set(found)
+    assert {(503, "projection_behind"), (None, "length_required"), (413, "body_too_large")} <= set(
+        found
+    )
     for status, code in found:
         if code in ABSTRACT_CODES:
             continue
