@@ -8,11 +8,48 @@ or back through their compensations once their deadline has passed.
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+from django.db import close_old_connections
 
 from config.container import Container
 from ledger.holds import Hold
+from messaging.lifecycle import DATABASE_UNAVAILABLE
 from sagas.engine import Saga
+
+logger = logging.getLogger(__name__)
+
+
+def keep_recovering(
+    container: Callable[[], Container],
+    older_than: float,
+    *,
+    every: float | None,
+    stop: threading.Event,
+    dry_run: bool = False,
+    report: Callable[[Saga | Hold], None] = lambda _: None,
+) -> None:
+    """One round of ``recover`` — or, with ``every``, a round every ``every`` seconds until
+    ``stop`` is set, as the saga-recovery service runs. A repeated round that meets the database
+    restarting or out of reach is skipped with a warning: what it did not recover, the next
+    round finds in the stores, as after a crash."""
+    while True:
+        try:
+            recovered = recover(container(), older_than, dry_run=dry_run)
+        except DATABASE_UNAVAILABLE as exc:
+            if every is None:
+                raise
+            logger.warning("recover_sagas: %s: %s; trying again in %s s",
+                           type(exc).__name__, exc, every)  # fmt: skip
+            close_old_connections()  # Django's, which would otherwise stay broken
+            recovered = []
+        for saga in recovered:
+            report(saga)
+        if every is None or stop.wait(every):
+            return
 
 
 def recover(container: Container, older_than: float, *, dry_run: bool = False) -> list[Saga | Hold]:

@@ -17,7 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from config.container import get_container
-from ops.recovery import recover
+from ops.recovery import keep_recovering
 
 
 class Command(BaseCommand):
@@ -41,10 +41,13 @@ class Command(BaseCommand):
         if every:
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
             signal.signal(signal.SIGINT, lambda *_: stop.set())
-        while True:
-            for saga in recover(get_container(), older_than, dry_run=dry_run):
-                verb = "would resume" if dry_run else "recovered"
-                if options["verbosity"] >= 1:
-                    self.stdout.write(f"{verb} {type(saga).__name__} {saga.id}: {saga.status}")
-            if not every or stop.wait(every):
-                return
+        verb = "would resume" if dry_run else "recovered"
+
+        def report(saga: Any) -> None:
+            if options["verbosity"] >= 1:
+                self.stdout.write(f"{verb} {type(saga).__name__} {saga.id}: {saga.status}")
+
+        keep_recovering(
+            get_container, older_than, every=every or None, stop=stop, dry_run=dry_run,
+            report=report,
+        )  # fmt: skip
