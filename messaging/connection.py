@@ -38,6 +38,16 @@ def nats_url() -> str:
     return url
 
 
+def servers(url: str) -> list[str]:
+    """The servers a ``NATS_URL`` names: one, or a cluster's, comma-separated. nats-py connects
+    to one of them (in random order, which spreads clients over the nodes) and moves to
+    another when it goes away."""
+    listed = [server.strip() for server in url.split(",") if server.strip()]
+    if not listed:
+        raise NatsNotFound(f"no NATS server in {url!r}")
+    return listed
+
+
 def tls_context() -> ssl.SSLContext | None:
     """How to talk TLS to the server, from settings; None to leave it to nats-py (which still
     upgrades, verifying against the system's trust store, when the server requires TLS).
@@ -59,9 +69,12 @@ async def connect(url: str, *, name: str, daemon: bool = True, timeout: float = 
     Credentials travel in the URL (``nats://user:password@host``). A server that requires TLS
     gets it; with ``NATS_TLS_HANDSHAKE_FIRST`` the handshake comes before the server's first
     word, so nothing, credentials included, ever crosses the wire in the clear (the server must
-    say ``handshake_first: true``)."""
+    say ``handshake_first: true``).
+
+    ``url`` may list a cluster's servers: a probe tries each once, a daemon goes round them
+    until one answers."""
     return await nats.connect(
-        servers=[url],
+        servers=servers(url),
         name=name,
         connect_timeout=timeout,
         allow_reconnect=daemon,
@@ -73,9 +86,11 @@ async def connect(url: str, *, name: str, daemon: bool = True, timeout: float = 
 
 
 async def ping(url: str, timeout: float = 2.0) -> None:
-    """Connect, round-trip once, close; raise if the server does not answer in time."""
+    """Connect, round-trip once, close; raise if no server of ``url`` answers in time (one is
+    enough: a cluster that lost a node still serves)."""
     client = await asyncio.wait_for(
-        connect(url, name="eventbank-healthz", daemon=False, timeout=timeout), timeout + 1
+        connect(url, name="eventbank-healthz", daemon=False, timeout=timeout),
+        timeout * len(servers(url)) + 1,  # each server gets its own connect timeout
     )
     try:
         await client.flush(timeout=max(1, round(timeout)))
