@@ -18,6 +18,12 @@ from nats.js import JetStreamContext
 from messaging.embedded import running_url
 from messaging.stream import StreamSettings, ensure_stream, stream_settings
 
+# How long a consumer waits for the JetStream API (nats-py's default is 5 s). A subscriber learns
+# that its consumer's node died when a request to it goes unanswered, so this bounds how soon it
+# subscribes again elsewhere; a healthy cluster answers in milliseconds, and a request that timed
+# out needlessly is only made again.
+JETSTREAM_API_TIMEOUT = 2.0
+
 
 class NatsNotFound(CommandError):
     """No NATS to talk to: none configured, and no embedded server running. A command that
@@ -107,7 +113,7 @@ async def jetstream_session(
     (``sync_to_async`` work ran there, and nobody else would close them)."""
     client = await connect(url, name=name)
     try:
-        js = client.jetstream()
+        js = client.jetstream(timeout=JETSTREAM_API_TIMEOUT)
         stream = stream_settings()
         await ensure_stream(js, stream)
         yield js, stream
