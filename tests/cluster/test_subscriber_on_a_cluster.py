@@ -146,9 +146,8 @@ async def _consumer_node(bus: ClusterBus, subscriber: Subscriber) -> str:
     try:
         js = client.jetstream(timeout=2)
         for info in await js.consumers_info(bus.stream):
-            if set(info.config.filter_subjects or [info.config.filter_subject]) == set(
-                subscriber.subjects
-            ):
+            filters = info.config.filter_subjects or [info.config.filter_subject or ""]
+            if set(filters) == set(subscriber.subjects):
                 assert info.cluster is not None and info.cluster.leader is not None
                 return info.cluster.leader
         raise AssertionError("the subscriber's consumer is not on the stream")
