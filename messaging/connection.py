@@ -18,10 +18,10 @@ from nats.js import JetStreamContext
 from messaging.embedded import running_url
 from messaging.stream import StreamSettings, ensure_stream, stream_settings
 
-# How long a consumer waits for the JetStream API (nats-py's default is 5 s). A subscriber learns
-# that its consumer's node died when a request to it goes unanswered, so this bounds how soon it
-# subscribes again elsewhere; a healthy cluster answers in milliseconds, and a request that timed
-# out needlessly is only made again.
+# How long a client waits for the JetStream API (nats-py's default is 5 s). On a cluster a request
+# to a leader that just died goes unanswered, and only its timeout says so: a subscriber learns
+# that its consumer is gone, set-up that it should ask again once a leader is elected. A healthy
+# cluster answers in milliseconds, and a request that timed out needlessly is only made again.
 JETSTREAM_API_TIMEOUT = 2.0
 
 

@@ -4,16 +4,18 @@ ports, each with its store in the test's tmp dir, free to be killed and restarte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from nats.js.api import ClusterInfo
 
 from messaging.connection import connect
 from messaging.embedded import ClusterMembership, NatsServer, free_port
+from messaging.runtime import setup_nats
 from tests.integration.conftest import Bus
 from tests.support import wait_for
 
@@ -75,14 +77,17 @@ async def _cluster_info(url: str, stream: str) -> ClusterInfo:
         await client.close()
 
 
-@pytest.fixture
-def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+@pytest.fixture(scope="session")
+def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
+    """One cluster for the session: a new cluster spends seconds electing its first leaders.
+    Each test has a stream of its own on it (``cluster_bus``) and restarts what it kills."""
+    directory = tmp_path_factory.mktemp("nats-cluster")
     ports = [(free_port(), free_port()) for _ in range(NODES)]
     routes = tuple(f"nats-route://127.0.0.1:{route}" for _, route in ports)
     cluster = NatsCluster(
         [
             NatsServer(
-                tmp_path / f"nats-{i}",
+                directory / f"nats-{i}",
                 port=client,
                 cluster=ClusterMembership(CLUSTER_NAME, route, routes),
             )
@@ -110,9 +115,26 @@ class ClusterBus(Bus):
 
 
 @pytest.fixture
-def cluster_bus(settings: Any, nats_cluster: NatsCluster) -> ClusterBus:
-    """The stream at R3 on the cluster; every client is given all three URLs."""
+def cluster_bus(settings: Any, nats_cluster: NatsCluster) -> Iterator[ClusterBus]:
+    """A stream of this test's own at R3 on the cluster (made here: the first one waits for
+    the cluster's first election); every client is given all three URLs."""
+    nats_cluster.start()  # whatever an earlier test left dead
+    tag = uuid4().hex[:10]
     settings.NATS_URL = nats_cluster.url
     settings.STREAM_REPLICAS = NODES
-    settings.NATS_STREAM, settings.SUBJECT_PREFIX = "EVENTBANK", "eventbank"
-    return ClusterBus(nats_cluster.nodes[0], "EVENTBANK", "eventbank", cluster=nats_cluster)
+    settings.NATS_STREAM, settings.SUBJECT_PREFIX = f"T{tag}", f"t{tag}"
+    asyncio.run(setup_nats(nats_cluster.url))
+    yield ClusterBus(
+        nats_cluster.nodes[0], settings.NATS_STREAM, settings.SUBJECT_PREFIX, cluster=nats_cluster
+    )
+    nats_cluster.start()
+    with contextlib.suppress(Exception):  # best effort: the session's cluster goes anyway
+        asyncio.run(_delete_stream(nats_cluster.url, settings.NATS_STREAM))
+
+
+async def _delete_stream(url: str, stream: str) -> None:
+    client = await connect(url, name="test-cluster-cleanup", daemon=False)
+    try:
+        await client.jetstream(timeout=5).delete_stream(stream)
+    finally:
+        await client.close()
