@@ -219,8 +219,8 @@ class Subscriber:
                 await sleep_unless(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if self._trouble is not None:
-                logger.info("subscriber %s: consuming again", self.handler.name)
+            if self._trouble is not None:  # the outage was said once, at warning; its end quietly
+                logger.debug("subscriber %s: consuming again", self.handler.name)
             self._trouble, backoff, electing_since = None, 0.2, None
             if caught_up and once:
                 return

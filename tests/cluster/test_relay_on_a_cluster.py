@@ -82,6 +82,7 @@ def test_the_relay_rides_out_losing_the_stream_leader_twice(
     resumptions = Resumptions()
     relay_logger = logging.getLogger("messaging.relay")
     relay_logger.addHandler(resumptions)
+    level = relay_logger.level
     relay_logger.setLevel(logging.INFO)
     stalls: list[float] = []
 
@@ -121,6 +122,7 @@ def test_the_relay_rides_out_losing_the_stream_leader_twice(
         asyncio.run(scenario())
     finally:
         relay_logger.removeHandler(resumptions)
+        relay_logger.setLevel(level)
     print(f"\nthe relay stalled {', '.join(f'{s:.1f}' for s in stalls)} s for the two leaders lost")
     assert_stream_holds_each_event_once_in_order(cluster_bus, container)
 

@@ -34,7 +34,7 @@ class Watch(logging.Handler):
     and when it said it consumes again."""
 
     def __init__(self) -> None:
-        super().__init__(logging.INFO)
+        super().__init__(logging.DEBUG)  # "consuming again" is said at debug
         self.noticed: list[float] = []
         self.resumed: list[float] = []
 
@@ -64,7 +64,8 @@ def test_a_subscriber_whose_consumer_node_dies_resumes_within_seconds(
     watch = Watch()
     subscriber_logger = logging.getLogger("messaging.subscriber")
     subscriber_logger.addHandler(watch)
-    subscriber_logger.setLevel(logging.INFO)
+    level = subscriber_logger.level
+    subscriber_logger.setLevel(logging.DEBUG)
     figures: dict[str, float] = {}
 
     async def scenario() -> None:
@@ -113,6 +114,7 @@ def test_a_subscriber_whose_consumer_node_dies_resumes_within_seconds(
         asyncio.run(scenario())
     finally:
         subscriber_logger.removeHandler(watch)
+        subscriber_logger.setLevel(level)
     print(
         f"the accounts subscriber noticed its consumer gone after {figures['noticed']:.1f} s "
         f"and consumed again {figures['resumed']:.1f} s after the kill"
