@@ -6,13 +6,14 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from uuid import uuid4
 
 import psycopg
 import pytest
 
 from messaging.embedded import free_port
 from tests.conftest import PrivatePostgres, as_postgres, new_postgres, postgres_data_dir
-from tests.e2e.conftest import start_system  # noqa: F401  (a fixture)
+from tests.e2e.conftest import RunningSystem, Systems
 from tests.support import wait_for
 
 
@@ -60,3 +61,26 @@ def replicated_postgres() -> Iterator[ReplicatedPostgres]:
     finally:
         standby.discard()
         primary.discard()
+
+
+@pytest.fixture(scope="module")
+def replica_system(
+    replicated_postgres: ReplicatedPostgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningSystem]:
+    """``run_all`` on the primary, reading projections from the standby; one for the module
+    (starting a system is most of such a test's time), each test with customers of its own."""
+    database = f"eventbank_{uuid4().hex[:8]}"
+    replicated_postgres.create_database(database)
+    systems = Systems(tmp_path_factory.mktemp("replica-system"), postgres_url=None)
+    try:
+        yield systems.start(
+            database=replicated_postgres.primary.url(database),
+            extra_env={
+                "DATABASE_REPLICA_URL": replicated_postgres.standby.url(database),
+                # Back to the standby soon after it returns; a paused replay's wait over soon.
+                "EVENTBANK_REPLICA_RETRY_SECONDS": "1",
+                "EVENTBANK_READ_YOUR_WRITES_TIMEOUT": "1",
+            },
+        )
+    finally:
+        systems.stop()
