@@ -84,3 +84,9 @@ def replica_system(
         )
     finally:
         systems.stop()
+
+
+@pytest.fixture(scope="module")
+def operator(replica_system: RunningSystem) -> str:
+    """A staff user's token on ``replica_system``."""
+    return replica_system.operator_token()
