@@ -42,4 +42,4 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
 # query pytest-django refuses. tests/cluster runs the system on a real standby, in processes of
 # its own; tests/unit and tests/integration check the router and its scopes without one.
 DATABASES.pop("replica", None)  # noqa: F405
-DATABASE_ROUTERS: list[str] = []
+DATABASE_ROUTERS = []
