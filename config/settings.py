@@ -140,8 +140,8 @@ if _default_db["ENGINE"] == "django.db.backends.postgresql":
 DATABASES = {"default": _default_db}
 
 # A streaming standby of that database (PostgreSQL only), for what clients read of the
-# projections: the same options as the primary's, its own host. config/routers.py decides which
-# reads go there; without it every query goes to the primary, as before.
+# projections: the primary's options (its URL's own, such as sslmode, added), its own host.
+# config/routers.py decides which reads go there; without it every query goes to the primary.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
 if DATABASE_REPLICA_URL:
     if _default_db["ENGINE"] == "django.db.backends.sqlite3" or not DATABASE_REPLICA_URL.startswith(
@@ -156,7 +156,7 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"] = {
         **_replica_db,
         "ENGINE": _default_db["ENGINE"],
-        "OPTIONS": dict(_default_db["OPTIONS"]),
+        "OPTIONS": {**_default_db["OPTIONS"], **_replica_db.get("OPTIONS", {})},
     }
     DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
 # After the replica failed to answer, reads go to the primary for this long before the replica
