@@ -48,9 +48,8 @@ import pytest
 from config.container import Container, build_container
 from ledger.domain import CASH_OWNER
 from messaging.embedded import NatsServer
-from tests.conftest import CONTEXTS
+from tests.conftest import CONTEXTS, PrivatePostgres
 from tests.e2e.conftest import Answer, RunningSystem
-from tests.integration.conftest import PrivatePostgres
 from tests.support import read_stream, wait_for
 
 pytestmark = [
