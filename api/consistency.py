@@ -5,12 +5,22 @@ A wait holds a web worker's thread, so it is bounded twice: in time (the read an
 lets only a few requests wait at once; any more answer 503 at once). A position that its log
 has not reached is no write's position, or not yet one this server can see (a replica's log
 may lag its primary's): it answers 503 at once, with no wait.
+
+With a read replica (``DATABASE_REPLICA_URL``), what a client reads of the projections runs in
+a ``reading_projections()`` scope, which ``config/routers.py`` sends to the standby. The wait
+reads the subscriber's position there too: the position row replicates in the same transaction
+as the rows it vouches for, so a position seen on the standby means its rows are there.
 """
 
 from __future__ import annotations
 
 import threading
-from functools import cache
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import cache, wraps
+from typing import Any, TypeVar
 
 from django.conf import settings
 
@@ -73,3 +83,52 @@ def _behind(projection: str, source: str, position: int, when: str) -> ApiError:
         f"log {when}; retry shortly.",
         {"projection": projection, "source": source, "min_position": position},
     )
+
+
+# --- Which database serves a client's read ------------------------------------------------------
+
+
+@dataclass
+class ProjectionReads:
+    """One client's read of the projections. ``alias`` is the database that serves it, chosen
+    (by the router) at its first query and kept to its end: the position a wait reads and the
+    rows read after it must come from the same database, or a position read on the primary
+    could vouch for rows that a lagging replica does not have yet."""
+
+    alias: str | None = None
+
+
+_projection_reads: ContextVar[ProjectionReads | None] = ContextVar("projection_reads", default=None)
+
+
+@contextmanager
+def reading_projections() -> Iterator[ProjectionReads]:
+    """A client's read of the projections: its queries of read models may go to the replica.
+    Everything outside such a scope (writes, the subscribers applying events, positions they
+    write, auth, sessions, idempotency keys, throttles) stays on the primary."""
+    reads = ProjectionReads()
+    token = _projection_reads.set(reads)
+    try:
+        yield reads
+    finally:
+        _projection_reads.reset(token)
+
+
+def projection_reads() -> ProjectionReads | None:
+    """The client's read of the projections this code runs in, if any."""
+    return _projection_reads.get()
+
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def reads_projections(method: View) -> View:
+    """For a view method that only reads projections (a list, an order's detail): it runs in a
+    ``reading_projections()`` scope."""
+
+    @wraps(method)
+    def read(*args: Any, **kwargs: Any) -> Any:
+        with reading_projections():
+            return method(*args, **kwargs)
+
+    return read  # type: ignore[return-value]  # the same signature, wrapped

@@ -31,7 +31,9 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
+from api.consistency import reading_projections
 from api.exception_handlers import error_body, error_response
 from api.graphql_fields import Context, Position, parse_position
 from api.parsers import parse_exactly
@@ -131,6 +133,19 @@ class ErrorCodes(SchemaExtension):
             result.errors = [coded(error) for error in result.errors]
 
 
+class ProjectionReads(SchemaExtension):
+    """A query runs in a ``reading_projections()`` scope, as the REST lists do: its reads of the
+    projections (and its ``minPosition`` waits) may be served by the read replica. A mutation
+    does not: it writes, and reads what it writes on the primary."""
+
+    def on_execute(self) -> Iterator[None]:
+        if self.execution_context.operation_type is not OperationType.QUERY:
+            yield
+            return
+        with reading_projections():
+            yield
+
+
 class Schema(strawberry.Schema):
     """strawberry's schema, logging only the errors nobody expected: a refusal with a code
     (not found, insufficient funds, a bad input) is an answer, not a fault."""
@@ -150,12 +165,14 @@ class Schema(strawberry.Schema):
 
 
 def extensions() -> list[Callable[[], SchemaExtension]]:
-    """The schema's extensions: the limits a document must keep, then the error codes."""
+    """The schema's extensions: the limits a document must keep, the error codes, and where a
+    query's reads of the projections go."""
     return [
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         ErrorCodes,
+        ProjectionReads,
     ]
 
 

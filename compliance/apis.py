@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.consistency import min_position_field, require_position
+from api.consistency import min_position_field, reads_projections, require_position
 from api.pagination import PageParameters, paginated, query_filters
 from api.schema import LIST, errors, page_of
 from api.serializers import AmountField, InputSerializer, PositionField, TextField, render
@@ -61,6 +61,7 @@ class AlertsApi(APIView):
         responses={200: page_of(AlertOutput), **errors(*LIST, 403)},
         description="From the alerts projection, newest first (see min_position).",
     )
+    @reads_projections
     def get(self, request: Request) -> Response:
         filters = query_filters(request, self.AlertFilters)
         require_position(filters.get("min_position"), "alerts", log=compliance())

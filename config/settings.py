@@ -138,6 +138,32 @@ else:
 if _default_db["ENGINE"] == "django.db.backends.postgresql":
     _default_db["ENGINE"] = tuned("database", "tuning.database", "django.db.backends.postgresql")
 DATABASES = {"default": _default_db}
+
+# A streaming standby of that database (PostgreSQL only), for what clients read of the
+# projections: the primary's options (its URL's own, such as sslmode, added), its own host.
+# config/routers.py decides which reads go there; without it every query goes to the primary.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    if _default_db["ENGINE"] == "django.db.backends.sqlite3" or not DATABASE_REPLICA_URL.startswith(
+        ("postgres://", "postgresql://")
+    ):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL names a PostgreSQL standby of DATABASE_URL's PostgreSQL database"
+        )
+    _replica_db = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True
+    )
+    DATABASES["replica"] = {
+        **_replica_db,
+        "ENGINE": _default_db["ENGINE"],
+        "OPTIONS": {**_default_db["OPTIONS"], **_replica_db.get("OPTIONS", {})},
+    }
+    DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
+# After the replica failed to answer, reads go to the primary for this long before the replica
+# is tried again (a client of a bank should still read while a standby is away).
+REPLICA_RETRY_SECONDS = float(os.environ.get("EVENTBANK_REPLICA_RETRY_SECONDS", "5"))
+# /healthz says the replica is not ok past this lag (it stays 200: reads fall back or wait).
+MAX_REPLICA_LAG_SECONDS = float(os.environ.get("EVENTBANK_MAX_REPLICA_LAG", "30"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Event stores -------------------------------------------------------------------------------

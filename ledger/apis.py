@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.consistency import min_position_field, require_position
+from api.consistency import min_position_field, reads_projections, require_position
 from api.errors import ApiError
 from api.history import event_page
 from api.idempotency import run_idempotently
@@ -119,6 +119,7 @@ class AccountsApi(APIView):
         responses={200: page_of(AccountListOutput), **errors(*LIST)},
         description="From the accounts projection (eventually consistent; see min_position).",
     )
+    @reads_projections
     def get(self, request: Request) -> Response:
         filters = query_filters(request, self.AccountFilters)
         require_position(filters.get("min_position"), "accounts", log=ledger())
@@ -279,6 +280,7 @@ class AccountTransactionsApi(APIView):
         responses={200: page_of(EntryOutput), **errors(*LIST)},
         description="From the transactions projection, newest first (see min_position).",
     )
+    @reads_projections
     def get(self, request: Request, account_id: UUID) -> Response:
         filters = query_filters(request, self.EntryFilters)
         account = owned_account(request, account_id)
@@ -417,6 +419,7 @@ class TransfersApi(APIView):
         description="From the transfers projection, newest first (see min_position). A "
         "customer sees the transfers to or from its own accounts.",
     )
+    @reads_projections
     def get(self, request: Request) -> Response:
         filters = query_filters(request, self.TransferFilters)
         require_position(filters.get("min_position"), "transfers", log=ledger())

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import TypeVar
 
 import psycopg
 from asgiref.sync import sync_to_async
@@ -26,6 +27,7 @@ from messaging.stream import ensure_stream, stream_settings
 from messaging.subscriber import Handler, Subscriber
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 LOCK_RETRY_SECONDS = 1.0
 # The relay's lock is a session of its own (messaging/locks.py), whose errors are psycopg's.
 DATABASE_AWAY: tuple[type[Exception], ...] = (*DATABASE_UNAVAILABLE, psycopg.OperationalError)
@@ -121,19 +123,25 @@ async def run_subscribers(
 
 
 async def started_handler(name: str, stop: asyncio.Event) -> Handler:
-    """The subscriber's handler, built when its application can reach its database: a start
-    during an outage waits for it (one log line), as a running subscriber does."""
+    """The subscriber's handler, built when its application can reach its database."""
+    return await when_database_answers(lambda: handler(name), stop, f"subscriber {name}")
+
+
+async def when_database_answers(build: Callable[[], T], stop: asyncio.Event, what: str) -> T:
+    """``build()`` (an application, which opens its store as it is made), once its database
+    answers: a daemon started during an outage — restarted by its supervisor then — waits for
+    it with one log line, as it rides out an outage once running, instead of exiting again."""
     away = False
     while True:
         try:
-            return await sync_to_async(handler)(name)
+            return await sync_to_async(build)()
         except DATABASE_AWAY as exc:
             if stop.is_set():
                 raise
             if not away:
                 logger.warning(
-                    "subscriber %s: %s: %s; starting when its database answers",
-                    name, type(exc).__name__, exc,
+                    "%s: %s: %s; starting when its database answers",
+                    what, type(exc).__name__, exc,
                 )  # fmt: skip
             away = True
             await sync_to_async(close_old_connections)()

@@ -19,6 +19,7 @@ from messaging.models import DeadLetter
 from ops.admin_helpers import ERASED, money
 from ops.audit import projected_balances
 from ops.lag import relay_lags, sources, subscriber_lags
+from ops.replica import replica_configured, replica_state
 
 
 class ConsoleView(TemplateView):
@@ -74,7 +75,8 @@ class EventBrowser(ConsoleView):
 
 
 class Positions(ConsoleView):
-    """Each relay's and subscriber's position per source, and its lag behind the source's head."""
+    """Each relay's and subscriber's position per source, and its lag behind the source's head;
+    with a read replica, how far it is behind the primary."""
 
     template_name = "admin/console/positions.html"
     title = "Positions and lag"
@@ -94,6 +96,8 @@ class Positions(ConsoleView):
             subscribers=subscriber_lags(heads),
             dead_letters=sorted(dead_letters.items()),
             max_lag=settings.MAX_SUBSCRIBER_LAG,
+            replica=replica_state() if replica_configured() else None,
+            max_replica_lag=settings.MAX_REPLICA_LAG_SECONDS,
             **kwargs,
         )
 

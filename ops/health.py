@@ -2,6 +2,10 @@
 
 A check that depends on another (the stream needs NATS; lag needs the database and the event
 stores) is reported ``unchecked`` while that one is down, so ``down`` names the cause only.
+
+With a read replica, ``replica`` says whether it answers and how far behind it is
+(``ops/replica.py``). It never makes the answer 503: while the standby is away its reads are
+served by the primary, and the service is up.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from api.exception_handlers import read_only
 from config.container import get_container
 from messaging.connection import connect, nats_url, ping
 from ops.lag import sources, subscriber_lags, worst_by_subscriber
+from ops.replica import replica_configured, replica_state
 
 logger = logging.getLogger(__name__)
 
@@ -99,4 +104,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
             results[name] = f"down: {type(exc).__name__}: {exc}"[:1000]
     down = sorted(name for name, result in results.items() if result.startswith("down"))
     status = 503 if down else 200
-    return JsonResponse({**results, "down": down}, status=status)
+    body: dict[str, object] = {**results, "down": down}
+    if replica_configured():
+        body["replica"] = replica_state().as_json()
+    return JsonResponse(body, status=status)

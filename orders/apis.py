@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.consistency import min_position_field, require_position
+from api.consistency import min_position_field, reads_projections, require_position
 from api.errors import ApiError
 from api.idempotency import run_idempotently
 from api.pagination import PageParameters, paginated, query_filters
@@ -99,6 +99,7 @@ class ProductsApi(APIView):
         responses={200: page_of(ProductOutput), **errors(*LIST)},
         description="From the products projection (eventually consistent; see min_position).",
     )
+    @reads_projections
     def get(self, request: Request) -> Response:
         filters = query_filters(request, self.ProductFilters)
         require_position(filters.get("min_position"), "products", log=orders())
@@ -223,6 +224,7 @@ class OrdersApi(APIView):
         responses={200: page_of(OrderOutput), **errors(*LIST)},
         description="From the orders projection (eventually consistent; see min_position).",
     )
+    @reads_projections
     def get(self, request: Request) -> Response:
         filters = query_filters(request, self.OrderFilters)
         require_position(filters.get("min_position"), "orders", log=orders())
@@ -340,6 +342,7 @@ class OrderDetailApi(APIView):
         responses={200: OrderOutput, **errors(400, *READ)},
         description="From the orders projection (eventually consistent; see min_position).",
     )
+    @reads_projections
     def get(self, request: Request, order_id: UUID) -> Response:
         filters = query_filters(request, DetailFilters)
         row = projected_order(request, order_id, filters.get("min_position"))
@@ -359,6 +362,7 @@ class OrderHistoryApi(APIView):
         description="The order's current state from the orders projection, beside its status "
         "history and every event of it and its sagas, read from the event store.",
     )
+    @reads_projections
     def get(self, request: Request, order_id: UUID) -> Response:
         filters = query_filters(request, DetailFilters)
         row = order_for_history(request, order_id, filters.get("min_position"))

@@ -9,10 +9,17 @@ new schemas in a database of its own, ``eventbank_test_stores`` — never the da
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
+import pwd
+import shutil
+import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -26,7 +33,7 @@ from rest_framework.test import APIClient
 from config import container as composition
 from config.container import Container, build_container
 from config.stores import is_postgres
-from messaging.embedded import NatsServer
+from messaging.embedded import NatsServer, free_port
 
 CONTEXTS = ("ledger", "orders", "compliance", "customers")
 STORES_DATABASE = "eventbank_test_stores"
@@ -185,3 +192,91 @@ def staff(make_user: Callable[..., Any]) -> Any:
 @pytest.fixture
 def staff_client(staff: Any, client_for: Callable[[Any], APIClient]) -> APIClient:
     return client_for(staff)
+
+
+# --- PostgreSQL clusters of a test's own ---------------------------------------------------------
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own (initdb/pg_ctl), so it can be stopped and started."""
+
+    bin_dir: Path
+    data_dir: Path
+    port: int
+    settings: tuple[str, ...] = ()  # more of the server's settings, e.g. "wal_level=replica"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*as_postgres(), str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-w", *args],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data_dir} "
+            "-c max_connections=200"  # a whole system, its tools and the test, all at once
+        )
+        options += "".join(f" -c {setting}" for setting in self.settings)
+        self.pg_ctl("-o", options, "-l", str(self.data_dir / "log"), "start")
+
+    def stop(self) -> None:
+        self.pg_ctl("-m", "fast", "stop")
+
+    def restart(self, down_for: float = 0.0) -> None:
+        self.stop()
+        time.sleep(down_for)
+        self.start()
+
+    def discard(self) -> None:
+        """Stopped at once and its files removed (the end of its test)."""
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.pg_ctl("-m", "immediate", "stop")
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def as_postgres() -> list[str]:
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def postgres_bin_dir() -> Path:
+    """The newest installed PostgreSQL's server binaries; the test is skipped without them."""
+    bin_dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not bin_dirs or not shutil.which("runuser"):
+        pytest.skip("needs PostgreSQL's server binaries (initdb, pg_ctl)")
+    return Path(bin_dirs[-1])
+
+
+def postgres_data_dir() -> Path:
+    """An empty directory the postgres user owns (initdb and pg_basebackup write into it)."""
+    try:
+        postgres_user = pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.skip("needs a postgres system user to run initdb")
+    data_dir = Path(tempfile.mkdtemp(prefix="eventbank-pg-"))
+    os.chown(data_dir, postgres_user.pw_uid, postgres_user.pw_gid)
+    return data_dir
+
+
+def new_postgres(*settings: str) -> PrivatePostgres:
+    """A new cluster (initdb), started on a free port; ``discard()`` it afterwards."""
+    bin_dir = postgres_bin_dir()
+    cluster = PrivatePostgres(bin_dir, postgres_data_dir(), free_port(), settings)
+    subprocess.run(
+        [*as_postgres(), str(bin_dir / "initdb"), "-D", str(cluster.data_dir), "-U", "postgres",
+         "-A", "trust", "--no-sync"],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    cluster.start()
+    return cluster
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """Skipped where PostgreSQL's server binaries are not installed."""
+    cluster = new_postgres()
+    yield cluster
+    cluster.discard()

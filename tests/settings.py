@@ -36,3 +36,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 
 # A test-only app: a subscriber that records each effect it applies, so tests can count them.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
+
+# No read replica in the suite's own process, even when the caller's environment names one: a
+# test database has nothing streaming into it, and a read routed to another alias would be a
+# query pytest-django refuses. tests/cluster runs the system on a real standby, in processes of
+# its own; tests/unit and tests/integration check the router and its scopes without one.
+DATABASES.pop("replica", None)  # noqa: F405
+DATABASE_ROUTERS = []

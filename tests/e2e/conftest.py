@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OPERATOR_PASSWORD = "operator-pass-42"
 SERVER_ENV_NAMES = (
     "DATABASE_URL",
+    "DATABASE_REPLICA_URL",
     "LEDGER_EVENTSTORE_URL",
     "ORDERS_EVENTSTORE_URL",
     "COMPLIANCE_EVENTSTORE_URL",
@@ -155,27 +156,29 @@ def server_env(data_dir: Path, *, database: str | None, nats_url: str | None) ->
     return env
 
 
-@pytest.fixture
-def start_system(
-    tmp_path: Path, postgres_url: str | None
-) -> Iterator[Callable[..., RunningSystem]]:
-    """Start the whole system; stopped (and its database dropped) when the test ends."""
-    started: list[RunningSystem] = []
-    databases: list[str] = []
+class Systems:
+    """Starts whole systems in ``directory``; ``stop()`` stops them all and drops the databases
+    it made (on the PostgreSQL leg, each system gets one of its own unless given one)."""
+
+    def __init__(self, directory: Path, postgres_url: str | None) -> None:
+        self.directory, self.postgres_url = directory, postgres_url
+        self.started: list[RunningSystem] = []
+        self.databases: list[str] = []
 
     def start(
+        self,
         *,
         nats_url: str | None = None,
         database: str | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> RunningSystem:
-        if database is None and postgres_url:
+        if database is None and self.postgres_url:
             name = f"eventbank_e2e_{uuid4().hex[:10]}"
-            with admin_connection(postgres_url) as conn:
+            with admin_connection(self.postgres_url) as conn:
                 conn.execute(f'CREATE DATABASE "{name}"')
-            databases.append(name)
-            database = database_url(postgres_url, name)
-        data_dir = tmp_path / f"system-{len(started)}"
+            self.databases.append(name)
+            database = database_url(self.postgres_url, name)
+        data_dir = self.directory / f"system-{len(self.started)}"
         env = {**server_env(data_dir, database=database, nats_url=nats_url), **(extra_env or {})}
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "-v0"],
@@ -185,7 +188,7 @@ def start_system(
             timeout=120,
         )
         port = free_port()
-        log = tmp_path / f"run_all-{len(started)}.log"
+        log = self.directory / f"run_all-{len(self.started)}.log"
         with open(log, "wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "manage.py", "run_all", "--port", str(port)],
@@ -196,7 +199,7 @@ def start_system(
                 start_new_session=True,
             )
         system = RunningSystem(f"http://127.0.0.1:{port}", env, process, log)
-        started.append(system)
+        self.started.append(system)
 
         def answers() -> bool:
             assert process.poll() is None, log.read_text()[-3000:]
@@ -208,20 +211,29 @@ def start_system(
         wait_for(answers, timeout=60, what="the web server to answer")
         return system
 
-    yield start
+    def stop(self) -> None:
+        for system in self.started:
+            if system.process.poll() is None:
+                os.killpg(system.process.pid, signal.SIGTERM)
+                try:
+                    system.process.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(system.process.pid, signal.SIGKILL)
+                    system.process.wait()
+        if self.databases and self.postgres_url:
+            with admin_connection(self.postgres_url) as conn:
+                for name in self.databases:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    for system in started:
-        if system.process.poll() is None:
-            os.killpg(system.process.pid, signal.SIGTERM)
-            try:
-                system.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(system.process.pid, signal.SIGKILL)
-                system.process.wait()
-    if databases and postgres_url:
-        with admin_connection(postgres_url) as conn:
-            for name in databases:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+@pytest.fixture
+def start_system(
+    tmp_path: Path, postgres_url: str | None
+) -> Iterator[Callable[..., RunningSystem]]:
+    """Start the whole system; stopped (and its database dropped) when the test ends."""
+    systems = Systems(tmp_path, postgres_url)
+    yield systems.start
+    systems.stop()
 
 
 # --- A real browser --------------------------------------------------------------------------

@@ -61,7 +61,9 @@ def test_everything_stops_in_seconds_without_a_traceback_nats_last(
     log = system.log.read_text()
     said = log[before:]
     assert code == 0, said
-    assert took < 5, f"stopped in {took:.1f}s:\n{said}"
+    # Within the supervisor's grace (10 s), nothing killed: the web's own grace for its workers
+    # is 3 s, and on this shared 2-core machine at a load of 7 a stop once took 5.7 s.
+    assert took < 10 and "killed" not in said, f"stopped in {took:.1f}s:\n{said}"
     assert "Traceback" not in log and "Error" not in said, said
     lines = [line for line in said.splitlines() if line.strip()]
     for name in CHILDREN:

@@ -3,11 +3,9 @@ for running management commands as separate processes against the test's databas
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,69 +136,3 @@ def commands(store_urls: dict[str, str]) -> Commands:
     }
     env.pop("TEST_POSTGRES_URL", None)
     return Commands(env)
-
-
-@dataclass
-class PrivatePostgres:
-    """A PostgreSQL cluster of the test's own (initdb/pg_ctl), so it can be stopped and started."""
-
-    bin_dir: Path
-    data_dir: Path
-    port: int
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
-
-    def pg_ctl(self, *args: str) -> None:
-        subprocess.run(
-            [*as_postgres(), str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-w", *args],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
-
-    def start(self) -> None:
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data_dir} "
-            "-c max_connections=200"  # a whole system, its tools and the test, all at once
-        )
-        self.pg_ctl("-o", options, "-l", str(self.data_dir / "log"), "start")
-
-    def restart(self, down_for: float = 0.0) -> None:
-        self.pg_ctl("-m", "fast", "stop")
-        time.sleep(down_for)
-        self.start()
-
-
-def as_postgres() -> list[str]:
-    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """Skipped where PostgreSQL's server binaries are not installed."""
-    import glob
-    import pwd
-    import shutil
-    import tempfile
-
-    from messaging.embedded import free_port
-
-    bin_dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    if not bin_dirs or not shutil.which("runuser"):
-        pytest.skip("needs PostgreSQL's server binaries (initdb, pg_ctl)")
-    try:
-        postgres_user = pwd.getpwnam("postgres")
-    except KeyError:
-        pytest.skip("needs a postgres system user to run initdb")
-    data_dir = Path(tempfile.mkdtemp(prefix="eventbank-pg-"))
-    os.chown(data_dir, postgres_user.pw_uid, postgres_user.pw_gid)
-    cluster = PrivatePostgres(Path(bin_dirs[-1]), data_dir, free_port())
-    subprocess.run(
-        [*as_postgres(), str(cluster.bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres",
-         "-A", "trust", "--no-sync"],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
-    cluster.start()
-    yield cluster
-    with contextlib.suppress(subprocess.CalledProcessError):
-        cluster.pg_ctl("-m", "immediate", "stop")
-    shutil.rmtree(data_dir, ignore_errors=True)

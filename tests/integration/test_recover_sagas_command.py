@@ -13,8 +13,8 @@ import pytest
 
 from config.container import build_container
 from sagas.engine import Saga, SagaStatus
-from tests.conftest import CONTEXTS
-from tests.integration.conftest import Commands, PrivatePostgres
+from tests.conftest import CONTEXTS, PrivatePostgres
+from tests.integration.conftest import Commands
 from tests.support import balances, funded, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

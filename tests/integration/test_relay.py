@@ -18,8 +18,8 @@ import pytest
 
 from config.container import Container, build_container
 from messaging.runtime import relay_events
-from tests.conftest import CONTEXTS
-from tests.integration.conftest import Bus, Commands, PrivatePostgres
+from tests.conftest import CONTEXTS, PrivatePostgres
+from tests.integration.conftest import Bus, Commands
 from tests.support import read_stream, wait_for
 from tests.testapp.markers import Marker
 

@@ -56,3 +56,37 @@ def test_no_secret_key_is_committed() -> None:
     ).stdout.split()
     assert "secret_key" not in {Path(p).name for p in tracked}
     assert not any(p.startswith("var/") for p in tracked)
+
+
+def settings_of(env: dict[str, str], expression: str) -> subprocess.CompletedProcess[str]:
+    """``expression`` evaluated in ``config.settings`` as a process with ``env`` loads them."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import config.settings as s; print(repr(({expression})))"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_replica_url_adds_the_replica_alias_and_its_router(tmp_path: Path) -> None:
+    env = server_env(tmp_path, database="postgresql://app@primary:5432/bank", nats_url=None)
+    assert settings_of(env, "sorted(s.DATABASES), getattr(s, 'DATABASE_ROUTERS', [])").stdout == (
+        "(['default'], [])\n"
+    )
+    env["DATABASE_REPLICA_URL"] = "postgresql://app@standby:5433/bank?sslmode=require"
+    result = settings_of(
+        env, "s.DATABASES['replica']['HOST'], s.DATABASES['replica']['OPTIONS'], s.DATABASE_ROUTERS"
+    )
+    assert result.stdout == (
+        "('standby', {'connect_timeout': 5, 'sslmode': 'require'}, "
+        "['config.routers.ReplicaRouter'])\n"
+    ), result.stderr
+
+
+def test_a_replica_of_sqlite_is_refused(tmp_path: Path) -> None:
+    env = server_env(tmp_path, database=None, nats_url=None)
+    env["DATABASE_REPLICA_URL"] = "postgresql://app@standby:5433/bank"
+    result = settings_of(env, "s.DATABASES")
+    assert result.returncode != 0 and "DATABASE_REPLICA_URL names a PostgreSQL" in result.stderr

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from config.container import get_container
 from messaging.connection import nats_url
 from messaging.lifecycle import stop_on_signals
-from messaging.runtime import relay_events
+from messaging.runtime import relay_events, when_database_answers
 
 
 class Command(BaseCommand):
@@ -29,8 +29,11 @@ class Command(BaseCommand):
         url = nats_url()  # NatsNotFound is a CommandError: one line, no traceback
 
         async def main() -> dict[str, int]:
-            applications = get_container().applications
-            return await relay_events(applications, url, once=once, stop=stop_on_signals())
+            stop = stop_on_signals()
+            applications = await when_database_answers(
+                lambda: get_container().applications, stop, "relay"
+            )
+            return await relay_events(applications, url, once=once, stop=stop)
 
         positions = asyncio.run(main())
         if options["verbosity"] >= 1 and once:
