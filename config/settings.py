@@ -189,8 +189,12 @@ EVENT_STORE_URLS = {
 # --- NATS ----------------------------------------------------------------------------------
 # Unset NATS_URL: `run_all` starts a local nats-server in NATS_EMBEDDED_DIR and passes its URL
 # to its children; commands started on their own find it there (messaging.connection.nats_url).
+# On a cluster NATS_URL lists its servers, comma-separated: a client connects to any and moves
+# to another when that one goes away.
 
 NATS_URL = os.environ.get("NATS_URL", "")
+# How many nodes hold the stream (its num_replicas): 1 on one server, 3 on a 3-node cluster.
+STREAM_REPLICAS = int(os.environ.get("EVENTBANK_STREAM_REPLICAS", "1"))
 NATS_EMBEDDED_DIR = DATA_DIR / "nats"
 NATS_STREAM = os.environ.get("EVENTBANK_NATS_STREAM", "EVENTBANK")
 SUBJECT_PREFIX = os.environ.get("EVENTBANK_SUBJECT_PREFIX", "eventbank")

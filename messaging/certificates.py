@@ -81,7 +81,7 @@ def issue_certificates(
         .sign(ca_key, hashes.SHA256())
     )
 
-    def leaf(common_name: str, usage: x509.ObjectIdentifier) -> tuple[x509.Certificate, bytes]:
+    def leaf(common_name: str, *usages: x509.ObjectIdentifier) -> tuple[x509.Certificate, bytes]:
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
             _builder(
@@ -92,13 +92,13 @@ def issue_certificates(
             )
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_key_usage(signing_certificates=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                 critical=False,
             )
         )
-        if usage == ExtendedKeyUsageOID.SERVER_AUTH:
+        if ExtendedKeyUsageOID.SERVER_AUTH in usages:
             builder = builder.add_extension(_subject_alt_names(hosts), critical=False)
         pem = key.private_bytes(
             serialization.Encoding.PEM,
@@ -107,7 +107,11 @@ def issue_certificates(
         )
         return builder.sign(ca_key, hashes.SHA256()), pem
 
-    server_cert, server_key = leaf(hosts[0], ExtendedKeyUsageOID.SERVER_AUTH)
+    # The server's certificate also serves a cluster's routes, where a node dialling its peer is
+    # the TLS client and shows it (deploy/nats/nats-1.conf): so it is good for both ends.
+    server_cert, server_key = leaf(
+        hosts[0], ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH
+    )
     client_cert, client_key = leaf("eventbank", ExtendedKeyUsageOID.CLIENT_AUTH)
 
     _write(certificates.server_key, server_key, private=True)

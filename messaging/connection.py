@@ -18,6 +18,12 @@ from nats.js import JetStreamContext
 from messaging.embedded import running_url
 from messaging.stream import StreamSettings, ensure_stream, stream_settings
 
+# How long a client waits for the JetStream API (nats-py's default is 5 s). On a cluster a request
+# to a leader that just died goes unanswered, and only its timeout says so: a subscriber learns
+# that its consumer is gone, set-up that it should ask again once a leader is elected. A healthy
+# cluster answers in milliseconds, and a request that timed out needlessly is only made again.
+JETSTREAM_API_TIMEOUT = 2.0
+
 
 class NatsNotFound(CommandError):
     """No NATS to talk to: none configured, and no embedded server running. A command that
@@ -36,6 +42,16 @@ def nats_url() -> str:
             "(start it with `make run`, or set NATS_URL)"
         )
     return url
+
+
+def servers(url: str) -> list[str]:
+    """The servers a ``NATS_URL`` names: one, or a cluster's, comma-separated. nats-py connects
+    to one of them (in random order, which spreads clients over the nodes) and moves to
+    another when it goes away."""
+    listed = [server.strip() for server in url.split(",") if server.strip()]
+    if not listed:
+        raise NatsNotFound(f"no NATS server in {url!r}")
+    return listed
 
 
 def tls_context() -> ssl.SSLContext | None:
@@ -59,9 +75,12 @@ async def connect(url: str, *, name: str, daemon: bool = True, timeout: float = 
     Credentials travel in the URL (``nats://user:password@host``). A server that requires TLS
     gets it; with ``NATS_TLS_HANDSHAKE_FIRST`` the handshake comes before the server's first
     word, so nothing, credentials included, ever crosses the wire in the clear (the server must
-    say ``handshake_first: true``)."""
+    say ``handshake_first: true``).
+
+    ``url`` may list a cluster's servers: a probe tries each once, a daemon goes round them
+    until one answers."""
     return await nats.connect(
-        servers=[url],
+        servers=servers(url),
         name=name,
         connect_timeout=timeout,
         allow_reconnect=daemon,
@@ -73,9 +92,11 @@ async def connect(url: str, *, name: str, daemon: bool = True, timeout: float = 
 
 
 async def ping(url: str, timeout: float = 2.0) -> None:
-    """Connect, round-trip once, close; raise if the server does not answer in time."""
+    """Connect, round-trip once, close; raise if no server of ``url`` answers in time (one is
+    enough: a cluster that lost a node still serves)."""
     client = await asyncio.wait_for(
-        connect(url, name="eventbank-healthz", daemon=False, timeout=timeout), timeout + 1
+        connect(url, name="eventbank-healthz", daemon=False, timeout=timeout),
+        timeout * len(servers(url)) + 1,  # each server gets its own connect timeout
     )
     try:
         await client.flush(timeout=max(1, round(timeout)))
@@ -92,7 +113,7 @@ async def jetstream_session(
     (``sync_to_async`` work ran there, and nobody else would close them)."""
     client = await connect(url, name=name)
     try:
-        js = client.jetstream()
+        js = client.jetstream(timeout=JETSTREAM_API_TIMEOUT)
         stream = stream_settings()
         await ensure_stream(js, stream)
         yield js, stream

@@ -93,8 +93,27 @@ class ServerTls:
         return "tls {\n" + "".join(f"  {line}\n" for line in lines) + "}\n"
 
 
+@dataclass(frozen=True)
+class ClusterMembership:
+    """A node's place in a JetStream cluster: the cluster's name, the port its peers reach it
+    on, and the route to every node (its own included: a node ignores the route to itself, so
+    every node can be given the same list)."""
+
+    name: str
+    port: int
+    routes: tuple[str, ...]
+
+    def config(self, host: str) -> str:
+        routes = "".join(f"    {json.dumps(route)}\n" for route in self.routes)
+        return (
+            f"cluster {{\n  name: {json.dumps(self.name)}\n  listen: {host}:{self.port}\n"
+            f"  routes: [\n{routes}  ]\n}}\n"
+        )
+
+
 class NatsServer:
-    """One nats-server process with JetStream, its store in ``store_dir``."""
+    """One nats-server process with JetStream, its store in ``store_dir``; with ``cluster``, one
+    node of a JetStream cluster."""
 
     def __init__(
         self,
@@ -105,6 +124,7 @@ class NatsServer:
         sync_always: bool = True,
         tls: ServerTls | None = None,
         credentials: tuple[str, str] | None = None,
+        cluster: ClusterMembership | None = None,
         popen_options: Mapping[str, Any] | None = None,
     ):
         self.store_dir = Path(store_dir)
@@ -117,6 +137,7 @@ class NatsServer:
         self.tls = tls
         # (user, password) that clients must log in with; they travel in the URL.
         self.credentials = credentials
+        self.cluster = cluster
         # How the process is started beyond its command (a supervisor's session and death).
         self.popen_options = dict(popen_options or {})
         self.process: subprocess.Popen[bytes] | None = None
@@ -130,18 +151,37 @@ class NatsServer:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def name(self) -> str:
+        """The server's name, fixed by its port: JetStream keeps its state under the name, so a
+        restarted server must carry the same one."""
+        return f"eventbank-{self.port}"
+
     def start(self, timeout: float = 15.0) -> NatsServer:
         if self.running:
             return self
+        self.launch()
+        return self.ready(timeout)
+
+    def ready(self, timeout: float = 15.0) -> NatsServer:
+        """Wait until the launched server serves clients."""
+        self._wait_until_ready(timeout)
+        # Where commands started on their own find this server (``running_url``).
+        (self.store_dir / URL_FILE).write_text(self.url + "\n")
+        return self
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (a cluster's nodes start together)."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         config = self.store_dir / "nats-server.conf"
         sync = "  sync_interval: always\n" if self.sync_always else ""
         config.write_text(
-            f"server_name: eventbank-{self.port}\n"
+            f"server_name: {self.name}\n"
             f"listen: {self.host}:{self.port}\n"
             f"jetstream {{\n  store_dir: {json.dumps(str(self.store_dir))}\n{sync}}}\n"
             + (self.tls.config() if self.tls else "")
             + (self._authorization() if self.credentials else "")
+            + (self.cluster.config(self.host) if self.cluster else "")
         )
         log = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115 (the child owns it)
         self.process = subprocess.Popen(
@@ -151,10 +191,6 @@ class NatsServer:
             **self.popen_options,
         )
         log.close()
-        self._wait_until_ready(timeout)
-        # Where commands started on their own find this server (``running_url``).
-        (self.store_dir / URL_FILE).write_text(self.url + "\n")
-        return self
 
     def _authorization(self) -> str:
         assert self.credentials is not None

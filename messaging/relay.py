@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -31,6 +32,8 @@ from nats.js.api import PubAck
 
 from kernel.application import EventSourcedApplication
 from kernel.events import envelope
+from messaging.elections import PATIENCE_SECONDS, during_an_election
+from messaging.elections import RETRY_SECONDS as ELECTION_RETRY_SECONDS
 from messaging.lifecycle import sleep_unless
 from messaging.news import news_of
 from messaging.stream import StreamSettings
@@ -90,7 +93,10 @@ class Relay:
         *,
         window: int = 256,
         page: int = 2048,
-        publish_timeout: float = 5.0,
+        # A publish to a leader that just died is never answered: the sooner it times out, the
+        # sooner the window goes to the new leader. A healthy cluster acks a window in
+        # milliseconds, and a publish that timed out needlessly is only a duplicate dropped.
+        publish_timeout: float = 2.0,
         idle_wait: float = 0.02,
         quiet_wait: float = 1.0,
         max_backoff: float = 5.0,
@@ -194,8 +200,13 @@ class Relay:
                 await recording
 
     async def publish_window(self, window: Sequence[OutboundMessage], stop: asyncio.Event) -> None:
-        """Publish until every message in the window is acknowledged (or the relay is stopped)."""
+        """Publish until every message in the window is acknowledged (or the relay is stopped).
+
+        A failed window is re-sent whole, from its start, with the same ``Nats-Msg-Id`` s: what
+        JetStream stored of it comes back as duplicates, and the rest lands after them in order
+        (re-sending single messages could store a later one before an earlier one)."""
         backoff = 0.1
+        electing_since: float | None = None
         while True:
             results = await asyncio.gather(
                 *(self._publish(m) for m in window), return_exceptions=True
@@ -206,14 +217,33 @@ class Relay:
                 self._check_order(window, acks)
                 self.stats.published += sum(1 for a in acks if not a.duplicate)
                 self.stats.windows += 1
+                if electing_since is not None:
+                    logger.info(
+                        "relay %s: publishing again after %.1f s",
+                        self.source, time.monotonic() - electing_since,
+                    )  # fmt: skip
                 return
             self.stats.retries += 1
+            if stop.is_set():
+                raise RelayStopped(window[0].msg_id)
+            if electing_since is None and all(map(during_an_election, failures)):
+                electing_since = time.monotonic()
+                logger.info(
+                    "relay %s: %s; re-sending the window from %s while JetStream elects a leader",
+                    self.source, failures[0], window[0].msg_id,
+                )  # fmt: skip
+            if (
+                electing_since is not None
+                and all(map(during_an_election, failures))
+                and time.monotonic() - electing_since < PATIENCE_SECONDS
+            ):
+                # A lost leader is replaced within seconds: try again soon, not after a back-off.
+                await sleep_unless(stop, ELECTION_RETRY_SECONDS)
+                continue
             logger.warning(
                 "relay %s: %d of %d publishes failed (%s); re-sending the window from %s",
                 self.source, len(failures), len(window), failures[0], window[0].msg_id,
             )  # fmt: skip
-            if stop.is_set():
-                raise RelayStopped(window[0].msg_id)
             await sleep_unless(stop, backoff)
             backoff = min(backoff * 2, self.max_backoff)
 

@@ -17,7 +17,7 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connections
 
 from kernel.application import EventSourcedApplication
-from messaging.connection import connect, jetstream_session
+from messaging.connection import JETSTREAM_API_TIMEOUT, connect, jetstream_session
 from messaging.handlers import handler
 from messaging.lifecycle import DATABASE_UNAVAILABLE, sleep_unless
 from messaging.locks import lock_for
@@ -45,7 +45,7 @@ async def relay_events(
     positions."""
     client = await connect(url, name="eventbank-relay")
     try:
-        js = client.jetstream()
+        js = client.jetstream(timeout=JETSTREAM_API_TIMEOUT)
         stream = stream_settings()
         await ensure_stream(js, stream)
         relays = [Relay(app, js, stream, RelayPositions()) for app in applications.values()]
@@ -152,6 +152,8 @@ async def setup_nats(url: str) -> str:
     """Create or update the stream that carries every event: safe to run at every start."""
     client = await connect(url, name="eventbank-setup", daemon=False)
     try:
-        return await ensure_stream(client.jetstream(), stream_settings())
+        return await ensure_stream(
+            client.jetstream(timeout=JETSTREAM_API_TIMEOUT), stream_settings()
+        )
     finally:
         await client.close()

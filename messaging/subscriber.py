@@ -41,6 +41,8 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from kernel.correlation import Correlation, correlation_scope
+from messaging.elections import PATIENCE_SECONDS, during_an_election
+from messaging.elections import RETRY_SECONDS as ELECTION_RETRY_SECONDS
 from messaging.lifecycle import DATABASE_UNAVAILABLE, sleep_unless
 from messaging.models import DeadLetter, RelayPosition, SubscriberPosition
 from messaging.stream import StreamSettings
@@ -201,15 +203,25 @@ class Subscriber:
 
     async def _consume(self, stop: asyncio.Event, once: bool) -> None:
         backoff = 0.2
+        electing_since: float | None = None
         while not stop.is_set():
             try:
                 caught_up = await self._advance()
             except RIDDEN_OUT as exc:
                 await self._start_again(exc)
+                if during_an_election(exc):
+                    electing_since = electing_since or time.monotonic()
+                    if time.monotonic() - electing_since < PATIENCE_SECONDS:
+                        # The consumer's (or the stream's) leader was lost: a new one is
+                        # elected within seconds, so subscribe again soon, not after a back-off.
+                        await sleep_unless(stop, ELECTION_RETRY_SECONDS)
+                        continue
                 await sleep_unless(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            self._trouble, backoff = None, 0.2
+            if self._trouble is not None:  # the outage was said once, at warning; its end quietly
+                logger.debug("subscriber %s: consuming again", self.handler.name)
+            self._trouble, backoff, electing_since = None, 0.2, None
             if caught_up and once:
                 return
 

@@ -1,4 +1,5 @@
-"""The production container set-up (Dockerfile, docker-compose.yml, nats.conf) is well formed."""
+"""The production container set-up (Dockerfile, docker-compose.yml, the NATS nodes' configs) is
+well formed."""
 
 from __future__ import annotations
 
@@ -41,7 +42,9 @@ MANAGEMENT_COMMANDS = frozenset(
 # of one subscriber.
 SUBSCRIBER_RUNNER = "run_subscriber"
 
-INFRASTRUCTURE_SERVICES = ("postgres", "nats")
+# The JetStream cluster: three nodes, so the stream (at R3) survives losing any one.
+NATS_NODES = ("nats-1", "nats-2", "nats-3")
+INFRASTRUCTURE_SERVICES = ("postgres", *NATS_NODES)
 LONG_RUNNING_SERVICES = (
     "web", "relay", "projections", "compliance", "compliance-decisions", "forgotten-customers",
     "saga-recovery",
@@ -165,6 +168,33 @@ def without_comments(text: str, marker: str = "#") -> str:
     return "\n".join(line.split(marker, 1)[0] for line in text.splitlines())
 
 
+def node_config(service: dict[str, Any]) -> str:
+    """The NATS config a node service runs with (the file it mounts at its --config path),
+    comments left out."""
+    command = argv(service["command"])
+    source = volume_source(service, command[command.index("--config") + 1])
+    return without_comments((ROOT / source).read_text())
+
+
+def config_block(config: str, name: str) -> str:
+    """The body of the first ``name { ... }`` block of a NATS config, nested blocks included."""
+    start = re.search(rf"\b{name}\s*\{{", config)
+    assert start, f"no {name} block"
+    depth, at = 1, start.end()
+    while depth:
+        depth += {"{": 1, "}": -1}.get(config[at], 0)
+        at += 1
+    return config[start.end() : at - 1]
+
+
+def config_values(block: str) -> dict[str, str]:
+    """``key: value`` pairs of a block's own level (nested blocks left out)."""
+    flat = block
+    while "{" in flat:
+        flat = re.sub(r"\{[^{}]*\}", "", flat)
+    return dict(re.findall(r"(\w+)\s*:\s*([^\s\[]+)", flat))
+
+
 def dockerfile_instructions() -> list[tuple[str, str]]:
     """The Dockerfile's (INSTRUCTION, arguments) pairs, continuation lines joined."""
     instructions: list[tuple[str, str]] = []
@@ -268,11 +298,10 @@ def test_long_running_services_restart_and_get_time_to_drain(services, name):
 
 
 def test_setup_waits_for_healthy_postgres_and_nats(services):
-    """Setup starts only when PostgreSQL and NATS pass their health checks."""
-    assert dependencies(services["setup"]) == {
-        "postgres": "service_healthy",
-        "nats": "service_healthy",
-    }
+    """Setup starts only when PostgreSQL and every NATS node pass their health checks."""
+    assert dependencies(services["setup"]) == dict.fromkeys(
+        ("postgres", *NATS_NODES), "service_healthy"
+    )
 
 
 # --- docker-compose.yml: PostgreSQL and NATS ---------------------------------------------------
@@ -285,56 +314,48 @@ def test_postgres_has_a_pg_isready_health_check(services):
     assert "pg_isready" in " ".join(check[1:])
 
 
-def test_nats_has_a_jetstream_health_check(services):
-    """NATS reports healthy through its monitoring endpoint, with JetStream enabled."""
-    check = " ".join(healthcheck_argv(services["nats"]))
+@pytest.mark.parametrize("node", NATS_NODES)
+def test_nats_has_a_jetstream_health_check(services, node):
+    """Each node reports healthy through its monitoring endpoint, with JetStream enabled."""
+    check = " ".join(healthcheck_argv(services[node]))
     assert ":8222/healthz" in check
     assert "js-enabled-only=true" in check
 
 
-def test_nats_image_is_a_recent_official_alpine_build(services):
+@pytest.mark.parametrize("node", NATS_NODES)
+def test_nats_image_is_a_recent_official_alpine_build(services, node):
     """nats:2.11 or newer (sync_interval: always), alpine (a shell and wget for the check)."""
-    match = re.fullmatch(r"nats:(\d+)\.(\d+)(?:\.\d+)?-alpine[\d.]*", services["nats"]["image"])
-    assert match, services["nats"]["image"]
+    match = re.fullmatch(r"nats:(\d+)\.(\d+)(?:\.\d+)?-alpine[\d.]*", services[node]["image"])
+    assert match, services[node]["image"]
     assert (int(match[1]), int(match[2])) >= (2, 11)
 
 
-def test_nats_mounts_a_config_that_fsyncs_jetstream_writes(services):
-    """NATS runs with the repository's nats.conf, where JetStream fsyncs before it acks."""
-    nats = services["nats"]
-    command = argv(nats["command"])
-    config_path = command[command.index("--config") + 1]
-    source = volume_source(nats, config_path)
-    config = without_comments((ROOT / source).read_text())
-    assert re.search(r"\bjetstream\s*\{", config)
-    assert re.search(r"\bsync_interval\s*:\s*always\b", config)
-    assert re.search(r"\bstore_dir\s*:\s*/data\b", config)
+@pytest.mark.parametrize("node", NATS_NODES)
+def test_nats_mounts_a_config_that_fsyncs_jetstream_writes(services, node):
+    """Each node runs with its own config from deploy/nats/, where JetStream fsyncs before it
+    acks (inside the jetstream block: elsewhere the server ignores it)."""
+    jetstream = config_values(config_block(node_config(services[node]), "jetstream"))
+    assert jetstream["sync_interval"] == "always"
+    assert jetstream["store_dir"] == "/data"
 
 
-def test_nats_requires_credentials_from_the_environment(services):
-    """nats.conf takes its user and password from variables compose passes in from outside."""
-    nats = services["nats"]
-    command = argv(nats["command"])
-    source = volume_source(nats, command[command.index("--config") + 1])
-    config = without_comments((ROOT / source).read_text())
+@pytest.mark.parametrize("node", NATS_NODES)
+def test_nats_requires_credentials_from_the_environment(services, node):
+    """The config takes its user and password from variables compose passes in from outside."""
+    config = node_config(services[node])
     assert re.search(r"\buser\s*:\s*\$NATS_USER\b", config)
     assert re.search(r"\bpassword\s*:\s*\$NATS_PASSWORD\b", config)
-    env = environment(nats)
+    env = environment(services[node])
     assert REFERENCE.fullmatch(env["NATS_USER"])
     assert REFERENCE.fullmatch(env["NATS_PASSWORD"])
 
 
-def test_nats_speaks_only_mutual_tls_opened_by_the_handshake(services):
-    """nats.conf's tls block: the server's certificate, clients verified against the CA, and
+@pytest.mark.parametrize("node", NATS_NODES)
+def test_nats_speaks_only_mutual_tls_opened_by_the_handshake(services, node):
+    """The node's tls block: the server's certificate, clients verified against the CA, and
     the handshake before anything else; its files come from the certificates volume."""
-    nats = services["nats"]
-    command = argv(nats["command"])
-    config = without_comments(
-        (ROOT / volume_source(nats, command[command.index("--config") + 1])).read_text()
-    )
-    block = re.search(r"\btls\s*\{([^}]*)\}", config)
-    assert block, "nats.conf has no tls block"
-    tls = dict(re.findall(r"(\w+)\s*:\s*(\S+)", block[1]))
+    nats = services[node]
+    tls = config_values(config_block(node_config(nats), "tls"))
     assert tls["verify"] == tls["handshake_first"] == "true"
     mounted_at = {Path(tls[key]).parent for key in ("cert_file", "key_file", "ca_file")}
     assert len(mounted_at) == 1
@@ -342,19 +363,46 @@ def test_nats_speaks_only_mutual_tls_opened_by_the_handshake(services):
     assert dependencies(nats) == {"nats-certificates": "service_completed_successfully"}
 
 
-def test_the_certificates_are_issued_for_the_host_the_services_dial(services):
-    """nats-certificates writes into the volume every app service mounts, for the host name in
-    NATS_URL; the services trust that CA and show that client certificate, opening with TLS."""
+def test_the_nodes_form_one_cluster_over_mutual_tls_routes(services):
+    """Each node has a name of its own (its service's), the same cluster name, a route to every
+    node, and routes that verify both ends with the CA's certificates."""
+    names, clusters = [], set()
+    for node in NATS_NODES:
+        config = node_config(services[node])
+        names.append(config_values(config)["server_name"])
+        cluster = config_block(config, "cluster")
+        clusters.add(config_values(cluster)["name"])
+        routes = re.search(r"\broutes\s*:\s*\[([^\]]*)\]", cluster)
+        assert routes, f"{node} lists no routes"
+        assert sorted(routes[1].split()) == [f"nats-route://{n}:6222" for n in NATS_NODES]
+        assert config_values(cluster)["port"] == "6222"
+        tls = config_values(config_block(cluster, "tls"))
+        assert tls["verify"] == "true"
+        assert {tls[key] for key in ("cert_file", "key_file", "ca_file")} == {
+            "/etc/nats/tls/server.pem", "/etc/nats/tls/server-key.pem", "/etc/nats/tls/ca.pem",
+        }  # fmt: skip
+    assert names == list(NATS_NODES)
+    assert len(clusters) == 1
+
+
+def test_the_certificates_are_issued_for_the_hosts_the_services_dial(services):
+    """nats-certificates writes into the volume every app service mounts, for every node's name
+    in NATS_URL; the services trust that CA and show that client certificate, opening with TLS,
+    and keep the stream on all three nodes."""
     issuer = services["nats-certificates"]
     command = argv(issuer["command"])
     assert command[:3] == ["python", "manage.py", "issue_nats_certificates"]
     directory = command[3]
     assert volume_source(issuer, directory) == "nats-tls"
-    host = command[command.index("--host") + 1]
+    hosts = [command[i + 1] for i, arg in enumerate(command) if arg == "--host"]
+    assert hosts == list(NATS_NODES)
     for name in APP_SERVICES:
         service = services[name]
         env = environment(service)
-        assert env["NATS_URL"].startswith("tls://") and env["NATS_URL"].endswith(f"@{host}:4222")
+        urls = env["NATS_URL"].split(",")
+        assert [url.rpartition("@")[2] for url in urls] == [f"{h}:4222" for h in hosts], name
+        assert all(url.startswith("tls://") for url in urls)
+        assert env["EVENTBANK_STREAM_REPLICAS"] == str(len(NATS_NODES))
         assert env["EVENTBANK_NATS_TLS_HANDSHAKE_FIRST"] == "1"
         for key, file in (("CA", "ca.pem"), ("CERT", "client.pem"), ("KEY", "client-key.pem")):
             assert env[f"EVENTBANK_NATS_TLS_{key}"] == f"{directory}/{file}"
@@ -372,7 +420,9 @@ def test_postgres_and_nats_keep_their_data_in_named_volumes(compose, services):
     """Database files and the JetStream store live in declared named volumes."""
     declared = set(compose.get("volumes") or {})
     assert volume_source(services["postgres"], "/var/lib/postgresql/data") in declared
-    assert volume_source(services["nats"], "/data") in declared
+    stores = [volume_source(services[node], "/data") for node in NATS_NODES]
+    assert set(stores) <= declared
+    assert len(set(stores)) == len(NATS_NODES), "each node keeps its own store"
 
 
 # --- docker-compose.yml: secrets ---------------------------------------------------------------

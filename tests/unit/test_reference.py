@@ -4,7 +4,7 @@ Each test reads one part of the contract from the code — the Makefile's target
 commands' parsers, the environment ``config/settings.py`` reads, the URL patterns and their
 views, the OpenAPI schema the views declare, the domain errors' codes, the event catalogues —
 and finds it in the page's tables, in the row it belongs to. The other way round, the page
-names no endpoint the code lacks, and nothing it lists as not built yet exists.
+names no endpoint the code lacks.
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.core.management import get_commands, load_command_class
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
-from django.urls.exceptions import Resolver404
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny, IsAdminUser
@@ -603,29 +601,3 @@ def test_the_envelope_table_names_every_field_of_the_envelope() -> None:
     fields = {n for row in table_rows(table) for n in names_in(row[0])}
     for field in re.findall(r'"(\w+)":', (ROOT / "kernel" / "events.py").read_text()):
         assert field in fields, field
-
-
-# --- Not built yet ---------------------------------------------------------------------------
-
-
-def test_nothing_listed_as_not_built_yet_exists() -> None:
-    items = [n for row in table_rows(section("## 5. Not built yet")) for n in spans(row[0])]
-    assert items, "the table of what is not built yet did not parse"
-    variables = set(settings_variables()) | environment_reads_elsewhere()
-    event_types = {name for c in catalogues() for name in c.names}
-    for item in items:
-        if ENDPOINT.fullmatch(item):
-            method, path = item.split(" ", 1)
-            try:
-                match = resolve(PLACEHOLDER.sub("x", path))
-            except Resolver404:
-                continue
-            assert method not in methods(match.func), f"{item} exists: move it up the page"
-        elif re.fullmatch(r"[A-Z][A-Z_]+", item):
-            assert item not in variables, f"{item} is read: move it up the page"
-        elif re.fullmatch(r"[a-z_]+\.[a-z_.]+", item):
-            assert item not in event_types, f"{item} is published: move it up the page"
-        elif re.fullmatch(r"[a-z]+_[a-z_]+", item):
-            assert item not in get_commands(), f"{item} is a command: move it up the page"
-        else:
-            pytest.fail(f"{item!r}: not an endpoint, a variable, an event or a command")

@@ -24,4 +24,6 @@ class Command(BaseCommand):
         outcome = asyncio.run(setup_nats(url))
         stream = stream_settings()
         if options["verbosity"] >= 1:
-            self.stdout.write(f"stream {stream.name} ({', '.join(stream.subjects)}): {outcome}")
+            replicas = f"{stream.replicas} replica{'s' if stream.replicas > 1 else ''}"
+            subjects = ", ".join(stream.subjects)
+            self.stdout.write(f"stream {stream.name} ({subjects}; {replicas}): {outcome}")
