@@ -17,8 +17,6 @@ It prints the failover the relay saw (its "publishing again after" lines) and th
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 import threading
 import time
@@ -32,10 +30,11 @@ import pytest
 
 from config.container import Container, build_container
 from ledger.domain import CASH_OWNER
-from tests.cluster.conftest import NODES, NatsCluster, ReplicatedPostgres
+from tests.cluster.conftest import NODES, ClusterBus, NatsCluster, ReplicatedPostgres
 from tests.conftest import CONTEXTS
-from tests.e2e.conftest import Answer, RunningSystem, Systems
-from tests.support import read_stream, wait_for
+from tests.e2e.conftest import Answer, RunningSystem, Systems, wait_until_caught_up
+from tests.integration.test_relay import assert_stream_holds_each_event_once_in_order
+from tests.support import wait_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -214,48 +213,13 @@ def test_transfers_ride_out_lost_nodes_and_a_standby_away(
     database = system.env["DATABASE_URL"]
     container = build_container(dict.fromkeys(CONTEXTS, database))
     try:
-        settle(container, database)
-        assert_the_stream_holds_the_stores(container, nats_cluster.url, stream)
+        wait_until_caught_up(container, database)
+        bus = ClusterBus(nats_cluster.nodes[0], stream, system.env["EVENTBANK_SUBJECT_PREFIX"],
+                         cluster=nats_cluster)  # fmt: skip
+        assert_stream_holds_each_event_once_in_order(bus, container)
         assert_projections_and_alerts(container, database)
     finally:
         container.close()
-
-
-def settle(container: Container, database: str) -> None:
-    """Until the relay has published and every subscriber applied all there is."""
-    heads = {s: app.max_position() for s, app in container.applications.items()}
-
-    def caught_up() -> bool:
-        with psycopg.connect(database, autocommit=True) as conn:
-            relayed: dict[str, int] = dict(
-                conn.execute("SELECT source, position FROM messaging_relayposition").fetchall()
-            )
-            subscribers = conn.execute(
-                "SELECT name, source_positions FROM messaging_subscriberposition"
-            ).fetchall()
-        if any(relayed.get(s, 0) < p for s, p in heads.items()):
-            return False
-        return all(
-            positions.get(s, 0) >= p
-            for name, positions in subscribers
-            if not name.endswith(":rebuild")
-            for s, p in heads.items()
-        )
-
-    wait_for(caught_up, timeout=120, interval=0.5, what="the relay and subscribers to catch up")
-
-
-def assert_the_stream_holds_the_stores(container: Container, url: str, stream: str) -> None:
-    messages = asyncio.run(read_stream(url, stream))
-    ids = [m.headers["Nats-Msg-Id"] for m in messages]
-    assert len(ids) == len(set(ids)), "an event twice on the stream"
-    per_source: dict[str, list[int]] = {}
-    for message in messages:
-        envelope = json.loads(message.data)
-        per_source.setdefault(envelope["source"], []).append(envelope["position"])
-    for source, app in container.applications.items():
-        stored = [n.id for n in app.notifications_after(0, 10**6)]
-        assert per_source.get(source, []) == stored, f"{source}: the stream differs"
 
 
 def assert_projections_and_alerts(container: Container, database: str) -> None:

@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import psycopg
 import pytest
 
+from config.container import Container
 from messaging.embedded import free_port
 from tests.conftest import admin_connection, database_url
 from tests.support import wait_for
@@ -262,3 +264,28 @@ def chromium(width: int, height: int, *arguments: str) -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+def wait_until_caught_up(container: Container, database: str, timeout: float = 120) -> None:
+    """Until a running system's relay has published, and every subscriber applied, all that its
+    stores (``container``) hold now; ``database`` is the one its positions are kept in."""
+    heads = {source: app.max_position() for source, app in container.applications.items()}
+
+    def caught_up() -> bool:
+        with psycopg.connect(database, autocommit=True) as conn:
+            relayed: dict[str, int] = dict(
+                conn.execute("SELECT source, position FROM messaging_relayposition").fetchall()
+            )
+            subscribers = conn.execute(
+                "SELECT name, source_positions FROM messaging_subscriberposition"
+            ).fetchall()
+        if any(relayed.get(s, 0) < p for s, p in heads.items()):
+            return False
+        return all(
+            positions.get(s, 0) >= p
+            for name, positions in subscribers
+            if not name.endswith(":rebuild")
+            for s, p in heads.items()
+        )
+
+    wait_for(caught_up, timeout=timeout, interval=0.5, what="the relay and subscribers to catch up")

@@ -49,7 +49,7 @@ from config.container import Container, build_container
 from ledger.domain import CASH_OWNER
 from messaging.embedded import NatsServer
 from tests.conftest import CONTEXTS, PrivatePostgres
-from tests.e2e.conftest import Answer, RunningSystem
+from tests.e2e.conftest import Answer, RunningSystem, wait_until_caught_up
 from tests.support import read_stream, wait_for
 
 pytestmark = [
@@ -348,7 +348,7 @@ def test_money_stock_and_the_stream_survive_kills_and_outages(
     print(f"sagas finished by recovery: {recovered}")
     container = build_container(dict.fromkeys(CONTEXTS, database))
     try:
-        settle(system, container, private_nats)
+        wait_until_caught_up(container, database)
         check_invariants(container, database, private_nats, journal, len(everyone))
     finally:
         container.close()
@@ -362,30 +362,6 @@ def assert_only_the_killed_exited(system: RunningSystem, killed: set[int]) -> No
     unasked = [f"{name} (pid {pid}) exited with {code}" for name, pid, code in exits
                if int(pid) not in killed]  # fmt: skip
     assert not unasked, f"seed {SEED}: exits nobody caused: {unasked}"
-
-
-def settle(system: RunningSystem, container: Container, nats: NatsServer) -> None:
-    """Wait until the relay has published and every subscriber applied all there is."""
-    heads = {source: app.max_position() for source, app in container.applications.items()}
-
-    def caught_up() -> bool:
-        with psycopg.connect(database_of(container), autocommit=True) as conn:
-            relayed: dict[str, int] = dict(
-                conn.execute("SELECT source, position FROM messaging_relayposition").fetchall()
-            )
-            subscribers = conn.execute(
-                "SELECT name, source_positions FROM messaging_subscriberposition"
-            ).fetchall()
-        if any(relayed.get(s, 0) < p for s, p in heads.items()):
-            return False
-        return all(
-            positions.get(s, 0) >= p
-            for name, positions in subscribers
-            if not name.endswith(":rebuild")
-            for s, p in heads.items()
-        )
-
-    wait_for(caught_up, timeout=120, interval=0.5, what="the relay and subscribers to catch up")
 
 
 # The account events the transactions projection makes an entry of: posted and held money.
