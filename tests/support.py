@@ -233,3 +233,18 @@ def project_everything(container: Any) -> None:
 
     for projector in PROJECTORS.values():
         replay_from_store(projector(), container.applications)
+
+
+def nats_answers(url: str) -> bool:
+    """Whether a NATS server at ``url`` answers a ping now (a connection, a round trip)."""
+    import asyncio
+
+    from nats.errors import Error as NatsError
+
+    from messaging.connection import ping
+
+    try:
+        asyncio.run(ping(url, timeout=1))
+    except (TimeoutError, OSError, NatsError):
+        return False
+    return True

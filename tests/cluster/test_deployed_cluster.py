@@ -24,7 +24,7 @@ from nats.errors import Error as NatsError
 from messaging.certificates import CertificateSet
 from messaging.connection import connect, ping
 from messaging.embedded import free_port, nats_server_binary
-from tests.support import wait_for
+from tests.support import nats_answers, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +119,7 @@ def test_the_deployed_nodes_form_a_cluster_that_holds_the_stream_at_r3(
     deployed_cluster: list[Node], as_a_service: Any
 ) -> None:
     for node in deployed_cluster:
-        wait_for(partial(_answers, node.url), timeout=20, what=f"{node.name} to serve")
+        wait_for(partial(nats_answers, node.url), timeout=20, what=f"{node.name} to serve")
         jsz = _monitor(node, "jsz")
         assert jsz["config"]["sync_always"] is True, f"{node.name} acks before fsync"
     wait_for(
@@ -163,14 +163,6 @@ def _monitor(node: Node, endpoint: str) -> dict[str, Any]:
     with urllib.request.urlopen(address, timeout=2) as response:
         document: dict[str, Any] = json.load(response)
     return document
-
-
-def _answers(url: str) -> bool:
-    try:
-        asyncio.run(ping(url, timeout=1))
-    except (TimeoutError, OSError, NatsError):
-        return False
-    return True
 
 
 def test_moving_a_config_here_fails_when_a_production_setting_is_missing(

@@ -22,7 +22,7 @@ from messaging.certificates import CertificateSet
 from messaging.connection import ping
 from messaging.embedded import NatsServer, ServerTls, free_port, nats_server_binary
 from messaging.runtime import relay_events
-from tests.support import funded, read_stream, wait_for
+from tests.support import funded, nats_answers, read_stream, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -202,7 +202,7 @@ def test_the_production_nats_conf_runs_and_lets_a_service_in(
     )
     try:
         url = f"tls://{LOGIN[0]}:{LOGIN[1]}@127.0.0.1:{port}"
-        wait_for(lambda: _answers(url), timeout=15, what="the production nats.conf to serve")
+        wait_for(lambda: nats_answers(url), timeout=15, what="the production nats.conf to serve")
         client_tls.NATS_URL = url
         call_command("setup_nats", verbosity=0)
         with pytest.raises(NatsError, match=r"[Aa]uthorization"):
@@ -210,11 +210,3 @@ def test_the_production_nats_conf_runs_and_lets_a_service_in(
     finally:
         server.terminate()
         server.wait(10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        asyncio.run(ping(url, timeout=1))
-    except (TimeoutError, OSError, NatsError):
-        return False
-    return True
