@@ -72,6 +72,6 @@ def test_an_aggregate_read_many_is_a_copy_a_command_may_change(
     ours, _ = ledgers
     account = funded(ours, 100)
     first = ours.load_many([account])[account]
-    first.withdraw(100, "changed, never saved")
+    first.withdraw(100, "changed, never saved", ours.cash_account("EUR").id)
     again = ours.load_many([account])[account]
     assert (first.balance, again.balance) == (0, 100)
