@@ -20,6 +20,9 @@ POSTGRES_ENV := env -u DATABASE_REPLICA_URL -u LEDGER_EVENTSTORE_URL -u ORDERS_E
 	-u COMPLIANCE_EVENTSTORE_URL -u CUSTOMERS_EVENTSTORE_URL -u NATS_URL \
 	DATABASE_URL=$(POSTGRES_URL) TEST_POSTGRES_URL=$(POSTGRES_URL)
 PYTEST_ARGS ?=
+# tests/cluster brings its own servers (three nats-servers, a primary and its standby): what it
+# proves does not depend on the leg, so when the PostgreSQL leg runs, only that leg runs it.
+ONCE_ARGS := $(if $(POSTGRES_URL),--ignore=tests/cluster)
 # Stores, sagas, relay and subscribers again on the libraries' own defaults (no speed-up).
 PLAIN_TESTS := tests/integration/test_event_stores.py tests/integration/test_transfer_recovery.py \
 	tests/integration/test_order_recovery.py tests/integration/test_transfer_concurrency.py \
@@ -47,7 +50,7 @@ run: install  ## start everything on 127.0.0.1:8000 (seeding the demo into an em
 
 test: install  ## the whole suite on SQLite, then on PostgreSQL when TEST_POSTGRES_URL or DATABASE_URL names one
 	@echo "=== test leg 1/2: SQLite + embedded nats-server"
-	$(SQLITE_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+	$(SQLITE_ENV) $(BIN)/pytest $(ONCE_ARGS) $(PYTEST_ARGS)
 	@echo "=== test leg 1/2, again with EVENTBANK_TUNING=off: stores, sagas, relay, subscribers"
 	$(SQLITE_ENV) EVENTBANK_TUNING=off $(BIN)/pytest -q $(PLAIN_TESTS)
 	@if [ -n "$(POSTGRES_URL)" ]; then \
